@@ -1,0 +1,55 @@
+-- The demo workload: run by scripts/demo against a throwaway cluster.
+\pset tuples_only on
+\pset format unaligned
+SELECT 'demo' FROM pg_create_logical_replication_slot('demo', 'wal2any');
+
+CREATE TABLE account (
+    id bigint PRIMARY KEY,
+    owner text NOT NULL,
+    balance numeric(12,2),
+    opened timestamptz,
+    tags text[],
+    profile jsonb,
+    notes text            -- large: stored out of line (TOAST)
+);
+ALTER TABLE account ALTER COLUMN notes SET STORAGE EXTERNAL;
+
+BEGIN;
+INSERT INTO account VALUES
+    (1, 'Ada', 1234.50, '2026-11-21 09:30:00+00', '{vip,"early adopter"}',
+     '{"lang": "en", "limits": {"daily": 500}}', repeat('long note ', 400)),
+    (2, 'Grace', 99.99, '2026-11-21 10:00:00+01', NULL, '{"lang": "fr"}', 'short');
+SELECT pg_logical_emit_message(true, 'audit', 'two accounts opened');
+COMMIT;
+
+-- notes is not touched: its TOAST value is unchanged and is not in the WAL.
+UPDATE account SET balance = balance + 100 WHERE id = 1;
+DELETE FROM account WHERE id = 2;
+SELECT pg_logical_emit_message(false, 'heartbeat', 'non-transactional');
+CREATE TABLE audit_log (id serial PRIMARY KEY, line text);
+INSERT INTO audit_log (line) VALUES ('to be truncated');
+TRUNCATE audit_log RESTART IDENTITY;
+
+\echo
+\echo '== format=json (default options): one JSON document per event'
+SELECT data FROM pg_logical_slot_peek_changes('demo', NULL, NULL, 'skip-empty-xacts', '1', 'include-xids', '0');
+
+\echo
+\echo '== format=json with include-timestamp, include-lsn, include-types, unchanged-toast-placeholder'
+SELECT data FROM pg_logical_slot_peek_changes('demo', NULL, NULL, 'skip-empty-xacts', '1',
+    'include-timestamp', '1', 'include-lsn', '1', 'include-types', '1',
+    'unchanged-toast-placeholder', '__unchanged_toast__')
+WHERE data LIKE '%"update"%' OR data LIKE '%"begin"%';
+
+\echo
+\echo '== format=json, pretty-print, int8-as-string and numeric-as-string (the UPDATE only)'
+SELECT data FROM pg_logical_slot_peek_changes('demo', NULL, NULL, 'pretty-print', '1',
+    'int8-as-string', '1', 'numeric-as-string', '1', 'include-xids', '0')
+WHERE data LIKE '%"update"%';
+
+\echo
+\echo '== formats protobuf and avro are not built yet: the plugin says so'
+\set ON_ERROR_STOP 0
+SELECT data FROM pg_logical_slot_peek_changes('demo', NULL, NULL, 'format', 'protobuf');
+\set ON_ERROR_STOP 1
+SELECT 'dropped slot' FROM pg_drop_replication_slot('demo');

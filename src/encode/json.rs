@@ -1,0 +1,391 @@
+//! `format=json`: one JSON document per event (see README "JSON format").
+
+use super::json_text::{pretty_print, push_embedded_json, push_string};
+use super::Encoder;
+use crate::model::{
+    ArrayValue, ColumnMeta, Event, EventPosition, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey,
+    Truncate, TxnInfo, Value,
+};
+use crate::options::Options;
+use crate::pgtime;
+
+pub struct JsonEncoder {
+    options: Options,
+    /// Compact output before re-indenting, used only with pretty-print.
+    pretty_scratch: Vec<u8>,
+}
+
+/// Writes `"name":` pairs with commas between them.
+struct Fields<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> Fields<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Fields { out, first: true }
+    }
+
+    fn key(&mut self, name: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        push_string(self.out, name.as_bytes());
+        self.out.push(b':');
+        self.out
+    }
+
+    fn raw(&mut self, name: &str, raw: &[u8]) {
+        self.key(name).extend_from_slice(raw);
+    }
+
+    fn string(&mut self, name: &str, value: &[u8]) {
+        let out = self.key(name);
+        push_string(out, value);
+    }
+
+    fn bool(&mut self, name: &str, value: bool) {
+        self.raw(name, if value { b"true" } else { b"false" });
+    }
+
+    fn uint(&mut self, name: &str, value: u64) {
+        self.raw(name, itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    fn display(&mut self, name: &str, value: impl std::fmt::Display) {
+        use std::io::Write;
+        let out = self.key(name);
+        out.push(b'"');
+        let _ = write!(out, "{value}");
+        out.push(b'"');
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(BASE64[(n >> (18 - 6 * i) & 63) as usize]);
+            } else {
+                out.push(b'=');
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize]);
+        out.push(HEX[(b & 15) as usize]);
+    }
+}
+
+fn push_float(out: &mut Vec<u8>, value: f64, shortest: impl FnOnce(&mut ryu::Buffer) -> &str) {
+    if value.is_nan() {
+        out.extend_from_slice(b"\"NaN\"");
+    } else if value.is_infinite() {
+        out.extend_from_slice(if value > 0.0 { b"\"Infinity\"" } else { b"\"-Infinity\"" });
+    } else {
+        out.extend_from_slice(shortest(&mut ryu::Buffer::new()).as_bytes());
+    }
+}
+
+fn quoted(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    out.push(b'"');
+    write(out);
+    out.push(b'"');
+}
+
+impl JsonEncoder {
+    pub fn new(options: &Options) -> Self {
+        JsonEncoder { options: options.clone(), pretty_scratch: Vec::new() }
+    }
+
+    fn push_value(&self, out: &mut Vec<u8>, value: &Value<'_>) {
+        match value {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+            Value::BigInt(i) if self.options.int8_as_string => {
+                quoted(out, |o| o.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()))
+            }
+            Value::BigInt(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+            Value::Float4(f) => push_float(out, *f as f64, |b| b.format_finite(*f)),
+            Value::Float8(f) => push_float(out, *f, |b| b.format_finite(*f)),
+            Value::Numeric(n) => {
+                let special = matches!(*n, "NaN" | "Infinity" | "-Infinity");
+                if special || self.options.numeric_as_string {
+                    push_string(out, n.as_bytes());
+                } else {
+                    out.extend_from_slice(n.as_bytes());
+                }
+            }
+            Value::Text(t) | Value::Other(t) => push_string(out, t),
+            Value::Bytea(b) => quoted(out, |o| {
+                o.extend_from_slice(b"\\\\x");
+                push_hex(o, b);
+            }),
+            Value::Json(j) => push_embedded_json(out, j),
+            Value::Uuid(u) => quoted(out, |o| {
+                for (i, part) in [&u[0..4], &u[4..6], &u[6..8], &u[8..10], &u[10..16]].iter().enumerate() {
+                    if i > 0 {
+                        o.push(b'-');
+                    }
+                    push_hex(o, part);
+                }
+            }),
+            Value::Date(d) => quoted(out, |o| pgtime::push_date(o, *d)),
+            Value::Time(t) => quoted(out, |o| pgtime::push_time(o, *t)),
+            Value::TimeTz(t, z) => quoted(out, |o| pgtime::push_timetz(o, *t, *z)),
+            Value::Timestamp(t) => quoted(out, |o| pgtime::push_timestamp(o, *t, false)),
+            Value::TimestampTz(t) => quoted(out, |o| pgtime::push_timestamp(o, *t, true)),
+            Value::Interval { micros, days, months } => {
+                quoted(out, |o| pgtime::push_interval(o, *micros, *days, *months))
+            }
+            Value::Array(a) => self.push_array(out, a, 0, &a.elements),
+            Value::UnchangedToast => match &self.options.unchanged_toast_placeholder {
+                Some(p) => push_string(out, p.as_bytes()),
+                None => out.extend_from_slice(b"null"),
+            },
+        }
+    }
+
+    /// Writes one dimension of a (possibly multi-dimensional) array.
+    fn push_array(&self, out: &mut Vec<u8>, array: &ArrayValue<'_>, dim: usize, elements: &[Value<'_>]) {
+        out.push(b'[');
+        if let Some(&len) = array.dims.get(dim) {
+            let stride = if len == 0 { 0 } else { elements.len() / len };
+            for i in 0..len {
+                if i > 0 {
+                    out.push(b',');
+                }
+                let part = &elements[i * stride..(i + 1) * stride];
+                if dim + 1 < array.dims.len() {
+                    self.push_array(out, array, dim + 1, part);
+                } else {
+                    self.push_value(out, &part[0]);
+                }
+            }
+        }
+        out.push(b']');
+    }
+
+    fn position(&self, f: &mut Fields, at: EventPosition) {
+        if self.options.include_xids && at.xid != 0 {
+            f.uint("xid", at.xid.into());
+        }
+        if self.options.include_lsn {
+            f.display("lsn", at.lsn);
+        }
+    }
+
+    fn begin(&self, out: &mut Vec<u8>, txn: &TxnInfo) {
+        let mut f = Fields::open(out);
+        f.raw("action", b"\"begin\"");
+        self.position(&mut f, EventPosition { xid: txn.xid, lsn: txn.commit_lsn });
+        if self.options.include_timestamp {
+            quoted(f.key("commit_time"), |o| pgtime::push_timestamp(o, txn.commit_time, true));
+        }
+        if let (true, Some(origin)) = (self.options.include_origin, &txn.origin) {
+            f.string("origin", origin.name.as_bytes());
+            f.display("origin_lsn", origin.lsn);
+        }
+        f.close();
+    }
+
+    fn commit(&self, out: &mut Vec<u8>, txn: &TxnInfo) {
+        let mut f = Fields::open(out);
+        f.raw("action", b"\"commit\"");
+        self.position(&mut f, EventPosition { xid: txn.xid, lsn: txn.commit_lsn });
+        if self.options.include_lsn {
+            f.display("end_lsn", txn.end_lsn);
+        }
+        if self.options.include_timestamp {
+            quoted(f.key("commit_time"), |o| pgtime::push_timestamp(o, txn.commit_time, true));
+        }
+        f.close();
+    }
+
+    fn relation_name(&self, f: &mut Fields, rel: &RelationMeta) {
+        if self.options.include_schemas {
+            f.string("schema", rel.schema.as_bytes());
+        }
+        f.string("table", rel.table.as_bytes());
+    }
+
+    /// Writes `{"col":value,...}` for the chosen columns, leaving out
+    /// unchanged TOAST values unless a placeholder is set; returns whether any
+    /// was left out or replaced.
+    fn push_row(&self, out: &mut Vec<u8>, rel: &RelationMeta, values: &[Value], pick: fn(&ColumnMeta) -> bool) -> bool {
+        let mut f = Fields::open(out);
+        let mut any_unchanged = false;
+        for (col, value) in rel.columns.iter().zip(values).filter(|(c, _)| pick(c)) {
+            if *value == Value::UnchangedToast {
+                any_unchanged = true;
+                if self.options.unchanged_toast_placeholder.is_none() {
+                    continue;
+                }
+            }
+            let out = f.key(&col.name);
+            self.push_value(out, value);
+        }
+        f.close();
+        any_unchanged
+    }
+
+    fn push_unchanged_list(f: &mut Fields, name: &str, rel: &RelationMeta, values: &[Value], pick: fn(&ColumnMeta) -> bool) {
+        let out = f.key(name);
+        out.push(b'[');
+        let unchanged = rel.columns.iter().zip(values).filter(|(c, v)| pick(c) && **v == Value::UnchangedToast);
+        for (i, (col, _)) in unchanged.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_string(out, col.name.as_bytes());
+        }
+        out.push(b']');
+    }
+
+    fn row_field(&self, f: &mut Fields, name: &str, list_name: &str, rel: &RelationMeta, values: &[Value], pick: fn(&ColumnMeta) -> bool) {
+        if self.push_row(f.key(name), rel, values, pick) {
+            Self::push_unchanged_list(f, list_name, rel, values, pick);
+        }
+    }
+
+    fn key_field(&self, f: &mut Fields, rel: &RelationMeta, key: RowKey) {
+        match key {
+            RowKey::Missing => f.raw("key", b"null"),
+            RowKey::From(values) => {
+                let pick: fn(&ColumnMeta) -> bool =
+                    if rel.identity == ReplicaIdentity::Full { |_| true } else { |c| c.is_key };
+                self.row_field(f, "key", "key_unchanged_toast", rel, values, pick);
+            }
+        }
+    }
+
+    fn schema_info(&self, f: &mut Fields, rel: &RelationMeta) {
+        if self.options.include_types {
+            let mut types = Fields::open(f.key("types"));
+            for col in &rel.columns {
+                let name = if self.options.include_typmod { &col.type_name } else { &col.type_name_no_typmod };
+                types.string(&col.name, name.as_bytes());
+            }
+            types.close();
+        }
+        if self.options.include_type_oids {
+            let mut oids = Fields::open(f.key("type_oids"));
+            for col in &rel.columns {
+                oids.uint(&col.name, col.type_oid.into());
+            }
+            oids.close();
+        }
+        if self.options.include_pk {
+            let out = f.key("pk");
+            out.push(b'[');
+            for (i, col) in rel.columns.iter().filter(|c| c.is_primary_key).enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_string(out, col.name.as_bytes());
+            }
+            out.push(b']');
+        }
+    }
+
+    fn change(&self, out: &mut Vec<u8>, at: EventPosition, rel: &RelationMeta, change: &RowChange) {
+        let mut f = Fields::open(out);
+        let action: &[u8] = match change {
+            RowChange::Insert { .. } => b"\"insert\"",
+            RowChange::Update { .. } => b"\"update\"",
+            RowChange::Delete { .. } => b"\"delete\"",
+        };
+        f.raw("action", action);
+        self.position(&mut f, at);
+        self.relation_name(&mut f, rel);
+        match *change {
+            RowChange::Insert { new } => self.row_field(&mut f, "new", "unchanged_toast", rel, new, |_| true),
+            RowChange::Update { key, new } => {
+                self.key_field(&mut f, rel, key);
+                self.row_field(&mut f, "new", "unchanged_toast", rel, new, |_| true);
+            }
+            RowChange::Delete { key } => self.key_field(&mut f, rel, key),
+        }
+        self.schema_info(&mut f, rel);
+        f.close();
+    }
+
+    fn truncate(&self, out: &mut Vec<u8>, at: EventPosition, truncate: &Truncate) {
+        let mut f = Fields::open(out);
+        f.raw("action", b"\"truncate\"");
+        self.position(&mut f, at);
+        let list = f.key("relations");
+        list.push(b'[');
+        for (i, rel) in truncate.relations.iter().enumerate() {
+            if i > 0 {
+                list.push(b',');
+            }
+            let mut r = Fields::open(list);
+            self.relation_name(&mut r, rel);
+            r.close();
+        }
+        list.push(b']');
+        f.bool("cascade", truncate.cascade);
+        f.bool("restart_identity", truncate.restart_identity);
+        f.close();
+    }
+
+    fn message(&self, out: &mut Vec<u8>, at: EventPosition, message: &Message) {
+        let mut f = Fields::open(out);
+        f.raw("action", b"\"message\"");
+        self.position(&mut f, at);
+        f.bool("transactional", message.transactional);
+        f.string("prefix", message.prefix);
+        if std::str::from_utf8(message.content).is_ok() {
+            f.string("content", message.content);
+        } else {
+            push_base64(f.key("content"), message.content);
+            f.raw("content_encoding", b"\"base64\"");
+        }
+        f.close();
+    }
+
+    fn encode_compact(&self, event: &Event<'_, '_>, out: &mut Vec<u8>) {
+        match event {
+            Event::Begin(txn) => self.begin(out, txn),
+            Event::Commit(txn) => self.commit(out, txn),
+            Event::Change { at, relation, change } => self.change(out, *at, relation, change),
+            Event::Truncate { at, truncate } => self.truncate(out, *at, truncate),
+            Event::Message { at, message } => self.message(out, *at, message),
+        }
+    }
+}
+
+impl Encoder for JsonEncoder {
+    fn encode(&mut self, event: &Event<'_, '_>, out: &mut Vec<u8>) {
+        if !self.options.pretty_print {
+            self.encode_compact(event, out);
+            return;
+        }
+        let mut compact = std::mem::take(&mut self.pretty_scratch);
+        compact.clear();
+        self.encode_compact(event, &mut compact);
+        pretty_print(&compact, out);
+        self.pretty_scratch = compact;
+    }
+}
+
+#[cfg(test)]
+#[path = "json_tests.rs"]
+mod tests;

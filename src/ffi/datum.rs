@@ -1,0 +1,261 @@
+//! Datum to `Value` conversion. The per-type facts (which conversion, output
+//! function, storage) are looked up once per relation column by
+//! `TypeConversion::lookup` and kept in the relation cache, so converting a
+//! value never touches the syscache.
+
+use crate::model::{ArrayValue, Value};
+use pgrx::pg_sys::{self, Datum, Oid};
+use std::ffi::CStr;
+
+/// How a value of a type becomes a `Value`. Domains are resolved to their
+/// base type before this is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Oid,
+    Float4,
+    Float8,
+    Numeric,
+    Text,
+    Name,
+    Bytea,
+    Json,
+    Jsonb,
+    Uuid,
+    Date,
+    Time,
+    TimeTz,
+    Timestamp,
+    TimestampTz,
+    Interval,
+    Array,
+    /// Everything else: the type's output function.
+    Other,
+}
+
+fn kind_of(base_type: Oid) -> Kind {
+    match base_type {
+        pg_sys::BOOLOID => Kind::Bool,
+        pg_sys::INT2OID => Kind::Int2,
+        pg_sys::INT4OID => Kind::Int4,
+        pg_sys::INT8OID => Kind::Int8,
+        pg_sys::OIDOID => Kind::Oid,
+        pg_sys::FLOAT4OID => Kind::Float4,
+        pg_sys::FLOAT8OID => Kind::Float8,
+        pg_sys::NUMERICOID => Kind::Numeric,
+        pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID => Kind::Text,
+        pg_sys::NAMEOID => Kind::Name,
+        pg_sys::BYTEAOID => Kind::Bytea,
+        pg_sys::JSONOID => Kind::Json,
+        pg_sys::JSONBOID => Kind::Jsonb,
+        pg_sys::UUIDOID => Kind::Uuid,
+        pg_sys::DATEOID => Kind::Date,
+        pg_sys::TIMEOID => Kind::Time,
+        pg_sys::TIMETZOID => Kind::TimeTz,
+        pg_sys::TIMESTAMPOID => Kind::Timestamp,
+        pg_sys::TIMESTAMPTZOID => Kind::TimestampTz,
+        pg_sys::INTERVALOID => Kind::Interval,
+        _ => Kind::Other,
+    }
+}
+
+/// Storage facts of an array's element type.
+#[derive(Debug)]
+struct ElementStorage {
+    type_oid: Oid,
+    len: i16,
+    by_value: bool,
+    align: std::ffi::c_char,
+}
+
+/// Everything needed to turn a Datum of one column type into a `Value`.
+pub struct TypeConversion {
+    kind: Kind,
+    /// -1 for varlena types: only those can be unchanged TOAST values.
+    type_len: i16,
+    /// Output function of the base type, for `Kind::Other`, numeric and jsonb.
+    output: Box<pg_sys::FmgrInfo>,
+    element: Option<(ElementStorage, Box<TypeConversion>)>,
+}
+
+/// Conversion context for one change: whether text needs converting to UTF-8.
+#[derive(Clone, Copy)]
+pub struct TextEncoding {
+    pub server_is_utf8: bool,
+}
+
+impl TypeConversion {
+    /// Looks up how to convert values of `type_oid` (any type, domains included).
+    ///
+    /// # Safety
+    /// Must run inside a transaction (syscache access); `cache_context` must
+    /// outlive the returned value (it holds `fn_extra` allocations).
+    pub unsafe fn lookup(type_oid: Oid, cache_context: pg_sys::MemoryContext) -> TypeConversion {
+        // SAFETY: syscache lookups in a transaction, as the caller guarantees.
+        unsafe {
+            let base = pg_sys::getBaseType(type_oid);
+            let element_type = pg_sys::get_element_type(base);
+            let mut output_fn = Oid::INVALID;
+            let mut is_varlena = false;
+            pg_sys::getTypeOutputInfo(base, &mut output_fn, &mut is_varlena);
+            let mut output: Box<pg_sys::FmgrInfo> = Box::new(std::mem::zeroed());
+            pg_sys::fmgr_info_cxt(output_fn, output.as_mut(), cache_context);
+            let type_len = pg_sys::get_typlen(base);
+            let element = (element_type != Oid::INVALID).then(|| {
+                let mut storage = ElementStorage { type_oid: element_type, len: 0, by_value: false, align: 0 };
+                pg_sys::get_typlenbyvalalign(element_type, &mut storage.len, &mut storage.by_value, &mut storage.align);
+                (storage, Box::new(TypeConversion::lookup(element_type, cache_context)))
+            });
+            let kind = if element.is_some() { Kind::Array } else { kind_of(base) };
+            TypeConversion { kind, type_len, output, element }
+        }
+    }
+
+    /// Converts one non-null Datum. Never detoasts an unchanged (on-disk)
+    /// TOAST pointer: it becomes `Value::UnchangedToast`.
+    ///
+    /// # Safety
+    /// `datum` must be a valid non-null value of the looked-up type; memory
+    /// the result borrows is allocated in the current memory context, which
+    /// must outlive `'a`.
+    pub unsafe fn convert<'a>(&self, datum: Datum, text: TextEncoding) -> Value<'a> {
+        // SAFETY: the caller guarantees `datum` is a valid value of this type.
+        unsafe {
+            if self.type_len == -1 && is_unchanged_toast(datum) {
+                return Value::UnchangedToast;
+            }
+            match self.kind {
+                Kind::Bool => Value::Bool(datum.value() != 0),
+                Kind::Int2 => Value::Int(datum.value() as i16 as i64),
+                Kind::Int4 => Value::Int(datum.value() as i32 as i64),
+                Kind::Int8 => Value::BigInt(datum.value() as i64),
+                Kind::Oid => Value::Int(datum.value() as u32 as i64),
+                Kind::Float4 => Value::Float4(f32::from_bits(datum.value() as u32)),
+                Kind::Float8 => Value::Float8(f64::from_bits(datum.value() as u64)),
+                Kind::Numeric => Value::Numeric(std::str::from_utf8_unchecked(self.output_text(datum, text))),
+                Kind::Text => Value::Text(server_to_utf8(varlena_bytes(datum), text)),
+                Kind::Name => Value::Text(server_to_utf8(CStr::from_ptr(datum.cast_mut_ptr()).to_bytes(), text)),
+                Kind::Bytea => Value::Bytea(varlena_bytes(datum)),
+                Kind::Json => Value::Json(server_to_utf8(varlena_bytes(datum), text)),
+                Kind::Jsonb => Value::Json(self.output_text(datum, text)),
+                Kind::Uuid => Value::Uuid(*(datum.cast_mut_ptr::<[u8; 16]>())),
+                Kind::Date => Value::Date(datum.value() as i32),
+                Kind::Time => Value::Time(datum.value() as i64),
+                Kind::TimeTz => {
+                    let t = &*datum.cast_mut_ptr::<pg_sys::TimeTzADT>();
+                    Value::TimeTz(t.time, t.zone)
+                }
+                Kind::Timestamp => Value::Timestamp(datum.value() as i64),
+                Kind::TimestampTz => Value::TimestampTz(datum.value() as i64),
+                Kind::Interval => {
+                    let i = &*datum.cast_mut_ptr::<pg_sys::Interval>();
+                    Value::Interval { micros: i.time, days: i.day, months: i.month }
+                }
+                Kind::Array => self.convert_array(datum, text),
+                Kind::Other => Value::Other(self.output_text(datum, text)),
+            }
+        }
+    }
+
+    /// The type's text output, in UTF-8.
+    unsafe fn output_text<'a>(&self, datum: Datum, text: TextEncoding) -> &'a [u8] {
+        // SAFETY: `output` was set up by fmgr_info_cxt for this type; the
+        // result is a palloc'd C string in the current memory context.
+        unsafe {
+            let fmgr = self.output.as_ref() as *const pg_sys::FmgrInfo as *mut pg_sys::FmgrInfo;
+            let cstr = pg_sys::OutputFunctionCall(fmgr, datum);
+            server_to_utf8(CStr::from_ptr(cstr).to_bytes(), text)
+        }
+    }
+
+    unsafe fn convert_array<'a>(&self, datum: Datum, text: TextEncoding) -> Value<'a> {
+        let Some((storage, element)) = &self.element else {
+            // SAFETY: forwarded caller guarantee.
+            return Value::Other(unsafe { self.output_text(datum, text) });
+        };
+        // SAFETY: a valid array value; pg_detoast_datum returns an aligned,
+        // untoasted copy (or the value itself) in the current context, and
+        // deconstruct_array reads it with the element type's own storage facts.
+        unsafe {
+            let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
+            let ndim = (*array).ndim.max(0) as usize;
+            let dims_ptr = (array as *const u8).add(std::mem::size_of::<pg_sys::ArrayType>()) as *const i32;
+            let dims = std::slice::from_raw_parts(dims_ptr, ndim).iter().map(|d| *d as usize).collect();
+            let mut values: *mut Datum = std::ptr::null_mut();
+            let mut nulls: *mut bool = std::ptr::null_mut();
+            let mut count = 0;
+            pg_sys::deconstruct_array(
+                array,
+                storage.type_oid,
+                storage.len.into(),
+                storage.by_value,
+                storage.align,
+                &mut values,
+                &mut nulls,
+                &mut count,
+            );
+            let count = count.max(0) as usize;
+            let (values, nulls) = if count == 0 {
+                (&[][..], &[][..])
+            } else {
+                (std::slice::from_raw_parts(values, count), std::slice::from_raw_parts(nulls, count))
+            };
+            let elements = values
+                .iter()
+                .zip(nulls)
+                .map(|(v, null)| if *null { Value::Null } else { element.convert(*v, text) })
+                .collect();
+            Value::Array(Box::new(ArrayValue { dims, elements }))
+        }
+    }
+}
+
+/// Whether a varlena Datum is an on-disk TOAST pointer: a value the UPDATE
+/// did not change, whose data is not in the WAL record.
+///
+/// # Safety
+/// `datum` must point to a varlena.
+unsafe fn is_unchanged_toast(datum: Datum) -> bool {
+    // SAFETY: reading the varlena header of a valid varlena.
+    unsafe {
+        let ptr = datum.cast_mut_ptr::<pg_sys::varlena>();
+        pgrx::varatt_is_1b_e(ptr) && pgrx::vartag_external(ptr) == pg_sys::vartag_external::VARTAG_ONDISK as u8
+    }
+}
+
+/// The bytes of a varlena, detoasting in-memory (indirect, compressed) forms.
+///
+/// # Safety
+/// `datum` must be a varlena that is not an on-disk TOAST pointer.
+unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
+    // SAFETY: pg_detoast_datum_packed returns the value itself or a palloc'd
+    // copy in the current memory context.
+    unsafe {
+        let v = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+        std::slice::from_raw_parts(pgrx::vardata_any(v) as *const u8, pgrx::varsize_any_exhdr(v))
+    }
+}
+
+/// Text from the database encoding to UTF-8 (a no-op in UTF8 databases).
+///
+/// # Safety
+/// Allocates the converted copy in the current memory context, which must
+/// outlive `'a`.
+pub unsafe fn server_to_utf8<'a>(bytes: &'a [u8], text: TextEncoding) -> &'a [u8] {
+    if text.server_is_utf8 || bytes.is_ascii() {
+        return bytes;
+    }
+    // SAFETY: pg_server_to_any reads `len` bytes and returns either the input
+    // pointer or a NUL-terminated palloc'd conversion.
+    unsafe {
+        let converted = pg_sys::pg_server_to_any(bytes.as_ptr().cast(), bytes.len() as i32, pg_sys::pg_enc::PG_UTF8 as i32);
+        if converted as *const u8 == bytes.as_ptr() {
+            bytes
+        } else {
+            CStr::from_ptr(converted).to_bytes()
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The FFI layer: every `pg_sys` pointer access lives under this module.
+//! The rest of the crate (options, model, encoders) is plain Rust.
+
+mod callbacks;
+mod datum;
+mod relcache;
+mod state;
+mod tuple;
+
+use crate::options::{self, OptionError, SqlState};
+use pgrx::pg_sys;
+use pgrx::PgSqlErrorCode;
+use std::ffi::CStr;
+
+/// Entry point PostgreSQL looks up when a slot names this library.
+///
+/// # Safety
+/// Called by PostgreSQL with a valid, zeroed callback struct.
+#[no_mangle]
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn _PG_output_plugin_init(cb: *mut pg_sys::OutputPluginCallbacks) {
+    // SAFETY: `cb` is valid for writing (caller).
+    let cb = unsafe { &mut *cb };
+    cb.startup_cb = Some(startup);
+    cb.shutdown_cb = Some(shutdown);
+    cb.begin_cb = Some(callbacks::begin);
+    cb.commit_cb = Some(callbacks::commit);
+    cb.change_cb = Some(callbacks::change);
+    cb.truncate_cb = Some(callbacks::truncate);
+    cb.message_cb = Some(callbacks::message);
+}
+
+/// (name, value) pairs from `ctx->output_plugin_options`; `None` is a bare option.
+///
+/// # Safety
+/// `list` must be NIL or a List of DefElem, as PostgreSQL builds it.
+unsafe fn plugin_option_pairs(list: *mut pg_sys::List) -> Vec<(String, Option<String>)> {
+    if list.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: a List of DefElem whose arg is NULL or a String node.
+    unsafe {
+        let cells = std::slice::from_raw_parts((*list).elements, (*list).length.max(0) as usize);
+        cells
+            .iter()
+            .map(|cell| {
+                let elem = cell.ptr_value as *mut pg_sys::DefElem;
+                let name = CStr::from_ptr((*elem).defname).to_string_lossy().into_owned();
+                let arg = (*elem).arg;
+                let value = if arg.is_null() {
+                    None
+                } else {
+                    let sval = (*(arg as *mut pg_sys::String)).sval;
+                    Some(CStr::from_ptr(sval).to_string_lossy().into_owned())
+                };
+                (name, value)
+            })
+            .collect()
+    }
+}
+
+fn report_option_error(error: OptionError) -> ! {
+    let code = match error.sqlstate {
+        SqlState::InvalidParameterValue => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        SqlState::ConflictingOptions => PgSqlErrorCode::ERRCODE_SYNTAX_ERROR,
+    };
+    let mut report = pg_sys::panic::ErrorReport::new(code, error.message, "wal2any startup");
+    if let Some(hint) = error.hint {
+        report = report.set_hint(hint);
+    }
+    report.report(pgrx::PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn startup(ctx: *mut pg_sys::LogicalDecodingContext, opt: *mut pg_sys::OutputPluginOptions, _is_init: bool) {
+    // SAFETY: PostgreSQL passes its live decoding context and options struct.
+    unsafe {
+        let pairs = plugin_option_pairs((*ctx).output_plugin_options);
+        let parsed = options::parse(pairs.iter().map(|(n, v)| (n.as_str(), v.as_deref())));
+        let options = parsed.unwrap_or_else(|e| report_option_error(e));
+        let binary = crate::encode::for_options(&options).is_binary();
+        (*opt).output_type = if binary {
+            pg_sys::OutputPluginOutputType::OUTPUT_PLUGIN_BINARY_OUTPUT
+        } else {
+            pg_sys::OutputPluginOutputType::OUTPUT_PLUGIN_TEXTUAL_OUTPUT
+        };
+        (*opt).receive_rewrites = false;
+        state::install(ctx, options);
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn shutdown(_ctx: *mut pg_sys::LogicalDecodingContext) {
+    // The state is dropped with ctx->context (see state::install), which
+    // also covers the ERROR paths where shutdown is never called.
+}

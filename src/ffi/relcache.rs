@@ -1,0 +1,194 @@
+//! Per-relation cache: names, column metadata, type conversions and replica
+//! identity, built once per relation and dropped when PostgreSQL's relcache
+//! invalidates the relation (ALTER TABLE, REPLICA IDENTITY changes, ...).
+//!
+//! The invalidation callback never touches the cache itself (it may fire
+//! while the cache is borrowed, during a syscache lookup): it records relids
+//! in a process-local queue that the callbacks drain before each lookup.
+
+use super::datum::{server_to_utf8, TextEncoding, TypeConversion};
+use crate::model::{ColumnMeta, RelationMeta, ReplicaIdentity};
+use pgrx::pg_sys::{self, Oid};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::ffi::CStr;
+
+/// A cached relation: what encoders see, plus how to read its tuples.
+pub struct CachedRelation {
+    pub meta: RelationMeta,
+    /// For each entry of `meta.columns`: its index in the tuple descriptor.
+    pub attribute_index: Vec<usize>,
+    pub conversions: Vec<TypeConversion>,
+}
+
+/// More queued relids than this and we just drop the whole cache.
+const MAX_QUEUED_INVALIDATIONS: usize = 256;
+
+#[derive(Default)]
+struct InvalidationQueue {
+    all: bool,
+    relids: Vec<Oid>,
+}
+
+thread_local! {
+    static QUEUE: RefCell<InvalidationQueue> = RefCell::new(InvalidationQueue::default());
+    /// Whether a decoding session is running in this backend (the callback
+    /// stays registered for the backend's life; idle backends queue nothing).
+    static SESSION_ACTIVE: Cell<bool> = const { Cell::new(false) };
+    static CALLBACK_REGISTERED: Cell<bool> = const { Cell::new(false) };
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn relcache_invalidated(_arg: pg_sys::Datum, relid: Oid) {
+    if !SESSION_ACTIVE.get() {
+        return;
+    }
+    QUEUE.with_borrow_mut(|q| {
+        if relid == Oid::INVALID || q.relids.len() >= MAX_QUEUED_INVALIDATIONS {
+            q.all = true;
+            q.relids.clear();
+        } else if !q.all && !q.relids.contains(&relid) {
+            q.relids.push(relid);
+        }
+    });
+}
+
+pub struct RelationCache {
+    entries: HashMap<Oid, Box<CachedRelation>>,
+    /// Holds fn_extra allocations of the cached output functions.
+    memory: pg_sys::MemoryContext,
+}
+
+impl RelationCache {
+    /// # Safety
+    /// `memory` must live as long as the cache (a child of the decoding context).
+    pub unsafe fn new(memory: pg_sys::MemoryContext) -> Self {
+        if !CALLBACK_REGISTERED.get() {
+            // SAFETY: registering a static function; PostgreSQL keeps it for
+            // the backend's life, hence once per process.
+            unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(relcache_invalidated), pg_sys::Datum::from(0)) };
+            CALLBACK_REGISTERED.set(true);
+        }
+        SESSION_ACTIVE.set(true);
+        QUEUE.with_borrow_mut(|q| *q = InvalidationQueue::default());
+        RelationCache { entries: HashMap::new(), memory }
+    }
+
+    fn apply_invalidations(&mut self) {
+        QUEUE.with_borrow_mut(|q| {
+            if q.all {
+                self.entries.clear();
+            } else {
+                for relid in &q.relids {
+                    self.entries.remove(relid);
+                }
+            }
+            *q = InvalidationQueue::default();
+        });
+    }
+
+    /// The cached entry for `relation`, built on first use or after invalidation.
+    ///
+    /// # Safety
+    /// `relation` must be an open relation; must run inside the decoding
+    /// transaction (catalog access).
+    pub unsafe fn get(&mut self, relation: pg_sys::Relation, text: TextEncoding) -> &CachedRelation {
+        self.apply_invalidations();
+        // SAFETY: forwarded caller guarantee.
+        let relid = unsafe { (*relation).rd_id };
+        let memory = self.memory;
+        self.entries.entry(relid).or_insert_with(|| Box::new(unsafe { build(relation, memory, text) }))
+    }
+}
+
+impl Drop for RelationCache {
+    fn drop(&mut self) {
+        SESSION_ACTIVE.set(false);
+        QUEUE.with_borrow_mut(|q| *q = InvalidationQueue::default());
+    }
+}
+
+/// A name from the catalogs, converted to UTF-8.
+unsafe fn catalog_name(name: *const std::ffi::c_char, text: TextEncoding) -> String {
+    // SAFETY: `name` is a NUL-terminated catalog string.
+    unsafe { String::from_utf8_lossy(server_to_utf8(CStr::from_ptr(name).to_bytes(), text)).into_owned() }
+}
+
+unsafe fn attribute_bitmap(relation: pg_sys::Relation, kind: pg_sys::IndexAttrBitmapKind::Type) -> Vec<i32> {
+    // SAFETY: RelationGetIndexAttrBitmap returns a palloc'd copy (or NULL).
+    unsafe {
+        let bitmap = pg_sys::RelationGetIndexAttrBitmap(relation, kind);
+        let mut attnums = Vec::new();
+        let mut member = -1;
+        loop {
+            member = pg_sys::bms_next_member(bitmap, member);
+            if member < 0 {
+                break;
+            }
+            attnums.push(member + pg_sys::FirstLowInvalidHeapAttributeNumber);
+        }
+        pg_sys::bms_free(bitmap);
+        attnums
+    }
+}
+
+fn replica_identity(relreplident: std::ffi::c_char) -> ReplicaIdentity {
+    match relreplident as u8 {
+        b'n' => ReplicaIdentity::Nothing,
+        b'f' => ReplicaIdentity::Full,
+        b'i' => ReplicaIdentity::Index,
+        _ => ReplicaIdentity::Default,
+    }
+}
+
+unsafe fn type_name(type_oid: Oid, typmod: i32, with_typmod: bool) -> String {
+    // SAFETY: format_type_* return palloc'd C strings.
+    unsafe {
+        let name = if with_typmod {
+            pg_sys::format_type_with_typemod(type_oid, typmod)
+        } else {
+            pg_sys::format_type_be(type_oid)
+        };
+        let owned = CStr::from_ptr(name).to_string_lossy().into_owned();
+        pg_sys::pfree(name.cast());
+        owned
+    }
+}
+
+unsafe fn build(relation: pg_sys::Relation, memory: pg_sys::MemoryContext, text: TextEncoding) -> CachedRelation {
+    // SAFETY: `relation` is open (caller); rd_rel and rd_att are valid for it,
+    // and catalog lookups run inside the decoding transaction.
+    unsafe {
+        let class = &*(*relation).rd_rel;
+        let identity = replica_identity(class.relreplident);
+        let key_attnums = attribute_bitmap(relation, pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_IDENTITY_KEY);
+        let pk_attnums = attribute_bitmap(relation, pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_PRIMARY_KEY);
+        let namespace = pg_sys::get_namespace_name(class.relnamespace);
+        let schema = if namespace.is_null() { String::new() } else { catalog_name(namespace, text) };
+        let desc = (*relation).rd_att;
+        let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
+        let mut meta = RelationMeta {
+            oid: (*relation).rd_id.to_u32(),
+            schema,
+            table: catalog_name(class.relname.data.as_ptr(), text),
+            identity,
+            columns: Vec::with_capacity(attrs.len()),
+        };
+        let mut attribute_index = Vec::with_capacity(attrs.len());
+        let mut conversions = Vec::with_capacity(attrs.len());
+        for (index, attr) in attrs.iter().enumerate().filter(|(_, a)| !a.attisdropped) {
+            let attnum = attr.attnum as i32;
+            meta.columns.push(ColumnMeta {
+                name: catalog_name(attr.attname.data.as_ptr(), text),
+                type_name: type_name(attr.atttypid, attr.atttypmod, true),
+                type_name_no_typmod: type_name(attr.atttypid, -1, false),
+                type_oid: attr.atttypid.to_u32(),
+                is_key: identity == ReplicaIdentity::Full || key_attnums.contains(&attnum),
+                is_primary_key: pk_attnums.contains(&attnum),
+            });
+            attribute_index.push(index);
+            conversions.push(TypeConversion::lookup(attr.atttypid, memory));
+        }
+        CachedRelation { meta, attribute_index, conversions }
+    }
+}

@@ -1,0 +1,129 @@
+//! Plugin state: one Rust value per decoding context, created in startup,
+//! dropped when PostgreSQL deletes the context (also on ERROR, when the
+//! shutdown callback is never called), through a memory-context reset callback.
+
+use super::datum::TextEncoding;
+use super::relcache::RelationCache;
+use crate::encode::{self, Encoder};
+use crate::model::Value;
+use crate::options::Options;
+use pgrx::pg_sys;
+
+pub struct DecodingState {
+    pub options: Options,
+    pub encoder: Box<dyn Encoder>,
+    pub relations: RelationCache,
+    pub text: TextEncoding,
+    /// Reset after every change, so per-change allocations never pile up.
+    pub change_memory: pg_sys::MemoryContext,
+    /// The encoded message, reused across events.
+    pub out: Vec<u8>,
+    /// Reused row buffers (emptied between changes).
+    pub new_values: Vec<Value<'static>>,
+    pub old_values: Vec<Value<'static>>,
+    pub datums: Vec<pg_sys::Datum>,
+    pub nulls: Vec<bool>,
+    /// With skip-empty-xacts: begin is written only before the first event.
+    pub begin_pending: bool,
+}
+
+/// A buffer that grew past this for one huge row is released at commit.
+const MAX_RETAINED_BUFFER: usize = 8 << 20;
+
+/// Empties a row buffer and re-types its lifetime, keeping its allocation
+/// (the in-place `collect` reuses it: same element layout).
+pub fn recycle<'to>(mut values: Vec<Value<'_>>) -> Vec<Value<'to>> {
+    values.clear();
+    values.into_iter().map(|_| Value::Null).collect()
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn drop_state(arg: *mut std::ffi::c_void) {
+    // SAFETY: `arg` is the Box<DecodingState> leaked by `install`, and this
+    // callback runs exactly once, when the owning context goes away.
+    drop(unsafe { Box::from_raw(arg as *mut DecodingState) });
+}
+
+/// Creates the state and ties its lifetime to `ctx->context`.
+///
+/// # Safety
+/// `ctx` must be the decoding context passed to the startup callback.
+pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options) {
+    // SAFETY: ctx->context is the decoding context's long-lived memory
+    // context; children and the callback struct are allocated in it.
+    unsafe {
+        let parent = (*ctx).context;
+        let change_memory = pg_sys::AllocSetContextCreateInternal(
+            parent,
+            c"wal2any change".as_ptr(),
+            0,
+            8 * 1024,
+            8 * 1024 * 1024,
+        );
+        let cache_memory =
+            pg_sys::AllocSetContextCreateInternal(parent, c"wal2any relation cache".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024);
+        let state = Box::new(DecodingState {
+            encoder: encode::for_options(&options),
+            options,
+            relations: RelationCache::new(cache_memory),
+            text: TextEncoding { server_is_utf8: pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32 },
+            change_memory,
+            out: Vec::with_capacity(1024),
+            new_values: Vec::new(),
+            old_values: Vec::new(),
+            datums: Vec::new(),
+            nulls: Vec::new(),
+            begin_pending: false,
+        });
+        let raw = Box::into_raw(state);
+        let callback = pg_sys::MemoryContextAlloc(parent, std::mem::size_of::<pg_sys::MemoryContextCallback>())
+            as *mut pg_sys::MemoryContextCallback;
+        callback.write(pg_sys::MemoryContextCallback {
+            func: Some(drop_state),
+            arg: raw.cast(),
+            next: std::ptr::null_mut(),
+        });
+        pg_sys::MemoryContextRegisterResetCallback(parent, callback);
+        (*ctx).output_plugin_private = raw.cast();
+    }
+}
+
+/// The state installed by `install`.
+///
+/// # Safety
+/// `ctx` must be a decoding context whose startup callback has run; the
+/// returned reference must not outlive the callback invocation.
+pub unsafe fn of<'c>(ctx: *mut pg_sys::LogicalDecodingContext) -> &'c mut DecodingState {
+    // SAFETY: output_plugin_private was set by `install` and lives until the
+    // context is deleted, which cannot happen during a callback.
+    unsafe { &mut *((*ctx).output_plugin_private as *mut DecodingState) }
+}
+
+impl DecodingState {
+    /// Writes `self.out` as one message: one append to `ctx->out`.
+    ///
+    /// # Safety
+    /// `ctx` must be the decoding context of a running callback.
+    pub unsafe fn write_out(&mut self, ctx: *mut pg_sys::LogicalDecodingContext) {
+        // SAFETY: the PrepareWrite/append/Write sequence every output plugin
+        // uses; ctx->out is the StringInfo PrepareWrite set up.
+        unsafe {
+            pg_sys::OutputPluginPrepareWrite(ctx, true);
+            pg_sys::appendBinaryStringInfo((*ctx).out, self.out.as_ptr().cast(), self.out.len() as i32);
+            pg_sys::OutputPluginWrite(ctx, true);
+        }
+        self.out.clear();
+    }
+
+    /// Frees what one change allocated, and oversized buffers.
+    pub fn end_of_change(&mut self) {
+        // SAFETY: nothing borrowed from this context survives the change.
+        unsafe { pg_sys::MemoryContextReset(self.change_memory) };
+    }
+
+    pub fn end_of_transaction(&mut self) {
+        if self.out.capacity() > MAX_RETAINED_BUFFER {
+            self.out = Vec::with_capacity(1024);
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! wal2any: a PostgreSQL logical decoding output plugin that turns decoded
+//! WAL into JSON (Protobuf and Avro to come).
+//!
+//! Layout: `options`, `model`, `pgtime` and `encode` are plain Rust with no
+//! pgrx imports; `ffi` holds every PostgreSQL pointer access.
+
+pub mod encode;
+pub mod model;
+pub mod options;
+pub mod pgtime;
+
+mod ffi;
+
+::pgrx::pg_module_magic!();
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pgrx::pg_schema]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec!["wal_level = 'logical'", "max_replication_slots = 10"]
+    }
+}

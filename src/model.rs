@@ -1,0 +1,203 @@
+//! The event and value model shared by the callbacks (which fill it) and the
+//! encoders (which serialise it). Plain Rust, no pgrx.
+//!
+//! Values borrow from memory that lives for one change (PostgreSQL's
+//! per-change memory context), hence the `'a` lifetimes.
+
+use std::fmt;
+
+/// A WAL position, shown as PostgreSQL shows it (`0/16B3748`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lsn(pub u64);
+
+impl fmt::Display for Lsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:X}/{:X}", self.0 >> 32, self.0 & 0xffff_ffff)
+    }
+}
+
+/// A column value, typed as the encoders need it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Null,
+    Bool(bool),
+    /// int2, int4, oid
+    Int(i64),
+    /// int8 (separate so it can be rendered as a string for JavaScript)
+    BigInt(i64),
+    Float4(f32),
+    Float8(f64),
+    /// numeric as PostgreSQL prints it: digits, or `NaN`, `Infinity`, `-Infinity`
+    Numeric(&'a str),
+    /// Text in UTF-8 (bytes, because a SQL_ASCII database can hold anything;
+    /// encoders replace invalid sequences).
+    Text(&'a [u8]),
+    Bytea(&'a [u8]),
+    /// json/jsonb text, already valid JSON.
+    Json(&'a [u8]),
+    Uuid([u8; 16]),
+    /// Days since 2000-01-01 (PostgreSQL's DateADT).
+    Date(i32),
+    /// Microseconds since midnight.
+    Time(i64),
+    /// Microseconds since midnight and the zone in seconds *west* of UTC.
+    TimeTz(i64, i32),
+    /// Microseconds since 2000-01-01 00:00 (no zone).
+    Timestamp(i64),
+    /// Microseconds since 2000-01-01 00:00 UTC.
+    TimestampTz(i64),
+    Interval { micros: i64, days: i32, months: i32 },
+    Array(Box<ArrayValue<'a>>),
+    /// The type's text output (enums, composites, ranges, geometric, ...).
+    Other(&'a [u8]),
+    /// An unchanged TOAST value: not in the WAL record, never detoasted.
+    UnchangedToast,
+}
+
+/// An array with its dimensions (outermost first) and elements in row-major order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrayValue<'a> {
+    pub dims: Vec<usize>,
+    pub elements: Vec<Value<'a>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaIdentity {
+    Default,
+    Nothing,
+    Full,
+    Index,
+}
+
+/// One column of a relation (dropped columns are never listed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnMeta {
+    pub name: String,
+    /// SQL type name, with type modifier (`character varying(20)`).
+    pub type_name: String,
+    /// SQL type name without type modifier.
+    pub type_name_no_typmod: String,
+    pub type_oid: u32,
+    /// Part of the replica identity key (with FULL, every column is).
+    pub is_key: bool,
+    pub is_primary_key: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelationMeta {
+    pub oid: u32,
+    pub schema: String,
+    pub table: String,
+    pub identity: ReplicaIdentity,
+    pub columns: Vec<ColumnMeta>,
+}
+
+impl RelationMeta {
+    /// Whether UPDATE/DELETE can say which row they touched.
+    pub fn has_identity_key(&self) -> bool {
+        self.columns.iter().any(|c| c.is_key)
+    }
+}
+
+/// Transaction-level facts for begin and commit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TxnInfo<'a> {
+    pub xid: u32,
+    /// The commit record's LSN.
+    pub commit_lsn: Lsn,
+    /// End of the commit record: where a consumer confirms up to.
+    pub end_lsn: Lsn,
+    /// Microseconds since 2000-01-01 UTC (PostgreSQL's TimestampTz).
+    pub commit_time: i64,
+    pub origin: Option<OriginInfo<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OriginInfo<'a> {
+    pub name: &'a str,
+    pub lsn: Lsn,
+}
+
+/// Which row an UPDATE or DELETE touched, as the replica identity gives it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RowKey<'v, 'a> {
+    /// Key columns taken from this tuple (the old tuple when the WAL has one,
+    /// else the new tuple, whose key is then unchanged). With FULL the old
+    /// tuple is the whole old row.
+    From(&'v [Value<'a>]),
+    /// REPLICA IDENTITY NOTHING, or DEFAULT without a primary key.
+    Missing,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RowChange<'v, 'a> {
+    Insert { new: &'v [Value<'a>] },
+    Update { key: RowKey<'v, 'a>, new: &'v [Value<'a>] },
+    Delete { key: RowKey<'v, 'a> },
+}
+
+/// Facts common to every event after begin.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct EventPosition {
+    /// Toplevel transaction id, 0 when there is none (non-transactional message).
+    pub xid: u32,
+    pub lsn: Lsn,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message<'a> {
+    pub transactional: bool,
+    pub prefix: &'a [u8],
+    pub content: &'a [u8],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Truncate<'r> {
+    pub relations: Vec<&'r RelationMeta>,
+    pub cascade: bool,
+    pub restart_identity: bool,
+}
+
+/// Everything an encoder is asked to encode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event<'e, 'a> {
+    Begin(&'e TxnInfo<'a>),
+    Commit(&'e TxnInfo<'a>),
+    Change { at: EventPosition, relation: &'e RelationMeta, change: RowChange<'e, 'a> },
+    Truncate { at: EventPosition, truncate: &'e Truncate<'e> },
+    Message { at: EventPosition, message: &'e Message<'a> },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lsn_prints_like_postgres() {
+        assert_eq!(Lsn(0x16B3748).to_string(), "0/16B3748");
+        assert_eq!(Lsn(0x1_0000_00FF).to_string(), "1/FF");
+        assert_eq!(Lsn(0).to_string(), "0/0");
+    }
+
+    #[test]
+    fn identity_key_presence() {
+        let col = |is_key| ColumnMeta {
+            name: "c".into(),
+            type_name: "integer".into(),
+            type_name_no_typmod: "integer".into(),
+            type_oid: 23,
+            is_key,
+            is_primary_key: is_key,
+        };
+        let mut rel = RelationMeta {
+            oid: 1,
+            schema: "s".into(),
+            table: "t".into(),
+            identity: ReplicaIdentity::Default,
+            columns: vec![col(false)],
+        };
+        assert!(!rel.has_identity_key());
+        rel.columns.push(col(true));
+        assert!(rel.has_identity_key());
+    }
+}

@@ -1,0 +1,392 @@
+//! Plugin options: one declarative table drives parsing, error messages and
+//! the README's option table (see `markdown_table`, checked by a test).
+//!
+//! Plain Rust: no pgrx here, so every rule is unit-tested with `#[test]`.
+
+use std::fmt::Write as _;
+
+/// Output formats. Only the ones listed in `BUILT_FORMATS` can be chosen;
+/// the others are reserved names that give a clear "not available" error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+}
+
+const BUILT_FORMATS: &[&str] = &["json"];
+const PLANNED_FORMATS: &[&str] = &["protobuf", "avro", "test_decoding"];
+
+/// Parsed, validated options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub format: Format,
+    pub include_xids: bool,
+    pub include_timestamp: bool,
+    pub include_lsn: bool,
+    pub include_origin: bool,
+    pub include_types: bool,
+    pub include_typmod: bool,
+    pub include_type_oids: bool,
+    pub include_schemas: bool,
+    pub include_pk: bool,
+    pub include_transaction: bool,
+    pub skip_empty_xacts: bool,
+    pub pretty_print: bool,
+    pub int8_as_string: bool,
+    pub numeric_as_string: bool,
+    pub unchanged_toast_placeholder: Option<String>,
+}
+
+/// SQLSTATEs the FFI layer maps to PostgreSQL error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlState {
+    /// 22023 invalid_parameter_value
+    InvalidParameterValue,
+    /// 42601 syntax_error: what PostgreSQL uses for "conflicting or redundant options"
+    ConflictingOptions,
+}
+
+impl SqlState {
+    pub fn code(self) -> &'static str {
+        match self {
+            SqlState::InvalidParameterValue => "22023",
+            SqlState::ConflictingOptions => "42601",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionError {
+    pub sqlstate: SqlState,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// What values an option accepts.
+#[derive(Debug, Clone, Copy)]
+pub enum Accepts {
+    Bool,
+    /// One of `built`; `planned` names are recognised but rejected.
+    Choice {
+        built: &'static [&'static str],
+        planned: &'static [&'static str],
+    },
+    /// Any string (a bare option is rejected: it needs a value).
+    Text,
+}
+
+/// A validated option value, handed to the option's setter.
+enum Setting<'a> {
+    Bool(bool),
+    Choice(&'a str),
+    Text(&'a str),
+}
+
+pub struct OptionSpec {
+    pub name: &'static str,
+    pub accepts: Accepts,
+    /// Default as shown in the README.
+    pub default: &'static str,
+    /// Formats the option affects.
+    pub formats: &'static str,
+    pub description: &'static str,
+    set: fn(&mut Options, Setting),
+}
+
+macro_rules! bool_option {
+    ($name:literal, $field:ident, $default:literal, $desc:literal) => {
+        OptionSpec {
+            name: $name,
+            accepts: Accepts::Bool,
+            default: $default,
+            formats: "json",
+            description: $desc,
+            set: |o, s| {
+                if let Setting::Bool(b) = s {
+                    o.$field = b;
+                }
+            },
+        }
+    };
+}
+
+/// The option table. Order is the README's order.
+pub static OPTION_TABLE: &[OptionSpec] = &[
+    OptionSpec {
+        name: "format",
+        accepts: Accepts::Choice { built: BUILT_FORMATS, planned: PLANNED_FORMATS },
+        default: "json",
+        formats: "all",
+        description: "Output format. `protobuf`, `avro` and `test_decoding` are reserved and not available yet.",
+        set: |o, s| {
+            if let Setting::Choice("json") = s {
+                o.format = Format::Json;
+            }
+        },
+    },
+    bool_option!("include-xids", include_xids, "true", "Add `xid` (the toplevel transaction id) to every event."),
+    bool_option!("include-timestamp", include_timestamp, "false", "Add `commit_time` (ISO 8601, UTC, microseconds) to begin and commit."),
+    bool_option!("include-lsn", include_lsn, "false", "Add `lsn` to every event, and `end_lsn` to commit."),
+    bool_option!("include-origin", include_origin, "false", "Add `origin` (replication origin name) and `origin_lsn` to begin when the transaction came from a replication origin."),
+    bool_option!("include-types", include_types, "false", "Add `types`: column name to SQL type name."),
+    bool_option!("include-typmod", include_typmod, "true", "With `include-types`, show type modifiers (`character varying(20)` rather than `character varying`)."),
+    bool_option!("include-type-oids", include_type_oids, "false", "Add `type_oids`: column name to type OID."),
+    bool_option!("include-schemas", include_schemas, "true", "Add `schema` to changes and truncated relations."),
+    bool_option!("include-pk", include_pk, "false", "Add `pk`: the primary key column names (empty list when there is none)."),
+    bool_option!("include-transaction", include_transaction, "true", "Emit begin and commit events."),
+    bool_option!("skip-empty-xacts", skip_empty_xacts, "false", "Do not emit begin/commit for transactions with no emitted change or message."),
+    bool_option!("pretty-print", pretty_print, "false", "Indent JSON over several lines (one event still is one message)."),
+    bool_option!("int8-as-string", int8_as_string, "false", "Render bigint (int8) values as JSON strings, for consumers whose numbers are doubles (JavaScript)."),
+    bool_option!("numeric-as-string", numeric_as_string, "false", "Render numeric values as JSON strings, keeping every digit in any consumer."),
+    OptionSpec {
+        name: "unchanged-toast-placeholder",
+        accepts: Accepts::Text,
+        default: "(not set)",
+        formats: "json",
+        description: "Put this string in `new` for each unchanged TOAST column (they are always listed in `unchanged_toast`; without this option they are left out of `new`).",
+        set: |o, s| {
+            if let Setting::Text(t) = s {
+                o.unchanged_toast_placeholder = Some(t.to_owned());
+            }
+        },
+    },
+];
+
+impl Default for Options {
+    fn default() -> Self {
+        let mut options = Options {
+            format: Format::Json,
+            include_xids: false,
+            include_timestamp: false,
+            include_lsn: false,
+            include_origin: false,
+            include_types: false,
+            include_typmod: false,
+            include_type_oids: false,
+            include_schemas: false,
+            include_pk: false,
+            include_transaction: false,
+            skip_empty_xacts: false,
+            pretty_print: false,
+            int8_as_string: false,
+            numeric_as_string: false,
+            unchanged_toast_placeholder: None,
+        };
+        // Defaults come from the table, so the README can never disagree.
+        for spec in OPTION_TABLE {
+            if let Accepts::Bool = spec.accepts {
+                let value = parse_bool(spec.default).expect("table default is a boolean");
+                (spec.set)(&mut options, Setting::Bool(value));
+            }
+        }
+        options
+    }
+}
+
+/// PostgreSQL's `parse_bool`: case-insensitive `true`/`false`/`yes`/`no` and
+/// their unique prefixes, `on`/`off` (at least `of`), `1`/`0`.
+pub fn parse_bool(value: &str) -> Option<bool> {
+    let v = value.to_ascii_lowercase();
+    let prefix_of = |word: &str| !v.is_empty() && word.starts_with(v.as_str());
+    match v.as_str() {
+        "1" => Some(true),
+        "0" => Some(false),
+        "on" => Some(true),
+        "of" | "off" => Some(false),
+        _ if prefix_of("true") || prefix_of("yes") => Some(true),
+        _ if prefix_of("false") || prefix_of("no") => Some(false),
+        _ => None,
+    }
+}
+
+fn invalid(message: String, hint: Option<String>) -> OptionError {
+    OptionError { sqlstate: SqlState::InvalidParameterValue, message, hint }
+}
+
+fn accepted_names() -> String {
+    OPTION_TABLE.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
+fn validate<'a>(spec: &OptionSpec, value: Option<&'a str>) -> Result<Setting<'a>, OptionError> {
+    let shown = value.unwrap_or("(no value)");
+    match spec.accepts {
+        Accepts::Bool => match value {
+            None => Ok(Setting::Bool(true)),
+            Some(v) => parse_bool(v).map(Setting::Bool).ok_or_else(|| {
+                invalid(
+                    format!("option \"{}\" has invalid value \"{}\": expected a boolean", spec.name, v),
+                    Some("Accepted: true, false, yes, no, on, off, 1, 0 (or a bare option for true).".into()),
+                )
+            }),
+        },
+        Accepts::Choice { built, planned } => match value {
+            Some(v) if built.contains(&v) => Ok(Setting::Choice(v)),
+            Some(v) if planned.contains(&v) => Err(invalid(
+                format!("option \"{}\" has value \"{}\", which is not available in this version of wal2any", spec.name, v),
+                Some(format!("Accepted: {}.", built.join(", "))),
+            )),
+            _ => Err(invalid(
+                format!("option \"{}\" has invalid value \"{}\"", spec.name, shown),
+                Some(format!("Accepted: {}.", built.join(", "))),
+            )),
+        },
+        Accepts::Text => value.map(Setting::Text).ok_or_else(|| {
+            invalid(
+                format!("option \"{}\" needs a value", spec.name),
+                Some(format!("Pass it as {}=VALUE.", spec.name)),
+            )
+        }),
+    }
+}
+
+/// Parses plugin options given as (name, value) pairs; `None` is a bare option.
+pub fn parse<'a, I>(pairs: I) -> Result<Options, OptionError>
+where
+    I: IntoIterator<Item = (&'a str, Option<&'a str>)>,
+{
+    let mut options = Options::default();
+    let mut seen: Vec<(&str, Option<&str>)> = Vec::new();
+    for (name, value) in pairs {
+        let Some(spec) = OPTION_TABLE.iter().find(|s| s.name == name) else {
+            return Err(invalid(
+                format!("option \"{}\" = \"{}\" is unknown", name, value.unwrap_or("(no value)")),
+                Some(format!("Accepted options: {}.", accepted_names())),
+            ));
+        };
+        if let Some((_, earlier)) = seen.iter().find(|(n, _)| *n == name) {
+            return Err(OptionError {
+                sqlstate: SqlState::ConflictingOptions,
+                message: format!(
+                    "conflicting or redundant options: \"{}\" is given more than once (\"{}\" and \"{}\")",
+                    name,
+                    earlier.unwrap_or("(no value)"),
+                    value.unwrap_or("(no value)")
+                ),
+                hint: Some("Give each option once.".into()),
+            });
+        }
+        seen.push((name, value));
+        let setting = validate(spec, value)?;
+        (spec.set)(&mut options, setting);
+    }
+    Ok(options)
+}
+
+fn accepts_text(accepts: Accepts) -> String {
+    match accepts {
+        Accepts::Bool => "boolean".into(),
+        Accepts::Choice { built, .. } => built.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", "),
+        Accepts::Text => "string".into(),
+    }
+}
+
+/// The README's option table, generated from `OPTION_TABLE`.
+pub fn markdown_table() -> String {
+    let mut table = String::from("| option | values | default | formats | what it does |\n|---|---|---|---|---|\n");
+    for spec in OPTION_TABLE {
+        let _ = writeln!(
+            table,
+            "| `{}` | {} | `{}` | {} | {} |",
+            spec.name,
+            accepts_text(spec.accepts),
+            spec.default,
+            spec.formats,
+            spec.description
+        );
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_pairs(pairs: &[(&'static str, Option<&'static str>)]) -> Result<Options, OptionError> {
+        parse(pairs.iter().copied())
+    }
+
+    #[test]
+    fn defaults_match_the_table() {
+        let o = parse_pairs(&[]).unwrap();
+        assert_eq!(o.format, Format::Json);
+        assert!(o.include_xids && o.include_typmod && o.include_schemas && o.include_transaction);
+        assert!(!o.include_timestamp && !o.include_lsn && !o.include_types && !o.skip_empty_xacts);
+        assert!(!o.pretty_print && !o.int8_as_string && !o.numeric_as_string);
+        assert_eq!(o.unchanged_toast_placeholder, None);
+    }
+
+    #[test]
+    fn bare_option_means_true_and_postgres_spellings_parse() {
+        assert!(parse_pairs(&[("include-lsn", None)]).unwrap().include_lsn);
+        for t in ["true", "TRUE", "t", "tr", "yes", "y", "on", "ON", "1"] {
+            assert_eq!(parse_bool(t), Some(true), "{t}");
+        }
+        for f in ["false", "f", "fa", "no", "n", "off", "of", "0", "OFF"] {
+            assert_eq!(parse_bool(f), Some(false), "{f}");
+        }
+        for bad in ["", "o", "2", "truee", "maybe", "onn"] {
+            assert_eq!(parse_bool(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_boolean_names_option_value_and_accepted() {
+        let e = parse_pairs(&[("include-xids", Some("maybe"))]).unwrap_err();
+        assert_eq!(e.sqlstate.code(), "22023");
+        assert!(e.message.contains("\"include-xids\"") && e.message.contains("\"maybe\""), "{}", e.message);
+        assert!(e.hint.unwrap().contains("true, false"));
+    }
+
+    #[test]
+    fn unknown_option_lists_accepted_options() {
+        let e = parse_pairs(&[("include-foo", Some("1"))]).unwrap_err();
+        assert_eq!(e.sqlstate, SqlState::InvalidParameterValue);
+        assert_eq!(e.message, "option \"include-foo\" = \"1\" is unknown");
+        assert!(e.hint.unwrap().contains("include-xids"));
+    }
+
+    #[test]
+    fn duplicate_option_is_a_conflict() {
+        let e = parse_pairs(&[("include-xids", Some("on")), ("include-xids", Some("off"))]).unwrap_err();
+        assert_eq!(e.sqlstate.code(), "42601");
+        assert!(e.message.contains("\"on\" and \"off\""), "{}", e.message);
+    }
+
+    #[test]
+    fn formats_not_built_are_rejected_with_what_is_accepted() {
+        let e = parse_pairs(&[("format", Some("protobuf"))]).unwrap_err();
+        assert_eq!(e.sqlstate.code(), "22023");
+        assert!(e.message.contains("not available"), "{}", e.message);
+        assert_eq!(e.hint.as_deref(), Some("Accepted: json."));
+        let e = parse_pairs(&[("format", Some("xml"))]).unwrap_err();
+        assert!(e.message.contains("invalid value \"xml\""));
+        assert!(parse_pairs(&[("format", None)]).is_err());
+        assert_eq!(parse_pairs(&[("format", Some("json"))]).unwrap().format, Format::Json);
+    }
+
+    #[test]
+    fn text_option_needs_a_value() {
+        assert!(parse_pairs(&[("unchanged-toast-placeholder", None)]).is_err());
+        let o = parse_pairs(&[("unchanged-toast-placeholder", Some("__toast__"))]).unwrap();
+        assert_eq!(o.unchanged_toast_placeholder.as_deref(), Some("__toast__"));
+    }
+
+    #[test]
+    fn every_bool_option_sets_its_own_field() {
+        let defaults = Options::default();
+        for spec in OPTION_TABLE.iter().filter(|s| matches!(s.accepts, Accepts::Bool)) {
+            let flipped = if parse_bool(spec.default).unwrap() { "false" } else { "true" };
+            let o = parse_pairs(&[(spec.name, Some(flipped))]).unwrap();
+            assert_ne!(o, defaults, "option {} changed nothing", spec.name);
+        }
+    }
+
+    #[test]
+    fn readme_option_table_is_generated_from_this_table() {
+        let readme = include_str!("../README.md");
+        assert!(
+            readme.contains(&markdown_table()),
+            "README's option table is stale; paste:\n{}",
+            markdown_table()
+        );
+    }
+}
