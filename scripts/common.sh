@@ -72,7 +72,9 @@ build_and_install() {
 # PostgreSQL 15.19+ only loads output plugins listed in output_plugin_libraries
 # (CVE-2026-6471); older servers do not know the parameter.
 allowed_plugins_line() {
-    if as_root runuser -u "$PG_USER" -- "$PG_BIN/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+    local described
+    described=$(as_root runuser -u "$PG_USER" -- "$PG_BIN/postgres" --describe-config 2>/dev/null || true)
+    if grep -q '^output_plugin_libraries' <<<"$described"; then
         echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2any, wal2json, decoderbufs'"
     fi
 }

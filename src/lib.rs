@@ -13,10 +13,6 @@ mod ffi;
 
 ::pgrx::pg_module_magic!();
 
-#[cfg(any(test, feature = "pg_test"))]
-#[pgrx::pg_schema]
-mod tests;
-
 /// Required by `cargo pgrx test`.
 #[cfg(test)]
 pub mod pg_test {

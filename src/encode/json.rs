@@ -113,7 +113,8 @@ impl JsonEncoder {
         JsonEncoder { options: options.clone(), pretty_scratch: Vec::new() }
     }
 
-    fn push_value(&self, out: &mut Vec<u8>, value: &Value<'_>) {
+    /// Writes one value as JSON (also used by the in-server tests).
+    pub fn push_value(&self, out: &mut Vec<u8>, value: &Value<'_>) {
         match value {
             Value::Null => out.extend_from_slice(b"null"),
             Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),

@@ -1,7 +1,7 @@
 //! The decoding callbacks: they decide *what* to emit (which events, which
 //! tuple is the key) and hand events to the encoder, which decides *how*.
 
-use super::datum::server_to_utf8;
+use super::datum::{server_to_utf8, CanonicalOutputSettings};
 use super::state::{self, recycle, DecodingState};
 use super::tuple::{read_tuple, DeformBuffers};
 use crate::model::{Event, EventPosition, Lsn, Message, OriginInfo, RowChange, RowKey, Truncate, TxnInfo};
@@ -132,6 +132,7 @@ pub unsafe extern "C-unwind" fn change(ctx: *mut Ctx, txn: *mut Txn, relation: p
         }
         flush_pending_begin(state, ctx, txn);
         let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
+        let settings = CanonicalOutputSettings::apply(state.utc);
         let (old_tuple, new_tuple) = change_tuples(change);
         let desc = (*relation).rd_att;
         let text = state.text;
@@ -172,6 +173,7 @@ pub unsafe extern "C-unwind" fn change(ctx: *mut Ctx, txn: *mut Txn, relation: p
         }
         state.new_values = recycle(new_values);
         state.old_values = recycle(old_values);
+        drop(settings);
         pg_sys::MemoryContextSwitchTo(old_context);
         state.end_of_change();
     }

@@ -3,6 +3,8 @@
 
 mod callbacks;
 mod datum;
+#[cfg(any(test, feature = "pg_test"))]
+mod pg_tests;
 mod relcache;
 mod state;
 mod tuple;

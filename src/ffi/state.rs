@@ -25,6 +25,8 @@ pub struct DecodingState {
     pub nulls: Vec<bool>,
     /// With skip-empty-xacts: begin is written only before the first event.
     pub begin_pending: bool,
+    /// The UTC zone, pinned while values are converted (may be NULL).
+    pub utc: *mut pg_sys::pg_tz,
 }
 
 /// A buffer that grew past this for one huge row is released at commit.
@@ -74,6 +76,7 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
             datums: Vec::new(),
             nulls: Vec::new(),
             begin_pending: false,
+            utc: pg_sys::pg_tzset(c"UTC".as_ptr()),
         });
         let raw = Box::into_raw(state);
         let callback = pg_sys::MemoryContextAlloc(parent, std::mem::size_of::<pg_sys::MemoryContextCallback>())

@@ -1,0 +1,45 @@
+-- Option parsing: every error names the option, the value and what is
+-- accepted, with SQLSTATE 22023 (42601 for conflicting/redundant options).
+SET client_min_messages = warning;
+SELECT 'init' FROM pg_create_logical_replication_slot('opts', 'wal2any');
+CREATE TABLE opt_t (id bigint PRIMARY KEY, v varchar(10), n numeric);
+INSERT INTO opt_t VALUES (9007199254740993, 'x', 12345678901234567890.5);
+
+CREATE FUNCTION try_options(VARIADIC opts text[]) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE detail text;
+BEGIN
+  PERFORM pg_logical_slot_peek_changes('opts', NULL, NULL, VARIADIC opts);
+  RETURN 'ok';
+EXCEPTION WHEN others THEN
+  GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_HINT;
+  RETURN SQLSTATE || ': ' || SQLERRM || ' | ' || coalesce(detail, '');
+END $$;
+
+SELECT try_options('include-foo', '1');
+SELECT try_options('include-xids', 'maybe');
+SELECT try_options('include-xids', '');
+SELECT try_options('include-xids', 'on', 'include-xids', 'off');
+SELECT try_options('format', 'protobuf');
+SELECT try_options('format', 'avro');
+SELECT try_options('format', 'xml');
+SELECT try_options('format', '');
+SELECT try_options('unchanged-toast-placeholder', '');
+SELECT try_options('Include-Xids', '1');
+-- PostgreSQL's boolean spellings (bare options, which SQL cannot pass, are
+-- tested through pg_recvlogical in tests/test_clients.py)
+SELECT try_options('include-xids', 'FALSE', 'include-lsn', 'y', 'include-types', 'of', 'pretty-print', '0', 'include-pk', 'TRUE');
+SELECT try_options('format', 'json');
+
+SELECT data FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'include-xids', 'no',
+  'include-types', 'on', 'include-type-oids', 'yes', 'include-pk', 'true')
+WHERE data LIKE '%insert%';
+SELECT data FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'include-xids', 'no',
+  'include-types', 't', 'include-typmod', 'f', 'include-schemas', 'off',
+  'int8-as-string', '1', 'numeric-as-string', '1')
+WHERE data LIKE '%insert%';
+SELECT data FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'include-xids', 'no', 'pretty-print', '1')
+WHERE data LIKE '%insert%';
+
+SELECT 'drop' FROM pg_drop_replication_slot('opts');
+DROP TABLE opt_t;
+DROP FUNCTION try_options;
