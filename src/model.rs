@@ -46,7 +46,11 @@ pub enum Value<'a> {
     Timestamp(i64),
     /// Microseconds since 2000-01-01 00:00 UTC.
     TimestampTz(i64),
-    Interval { micros: i64, days: i32, months: i32 },
+    Interval {
+        micros: i64,
+        days: i32,
+        months: i32,
+    },
     Array(Box<ArrayValue<'a>>),
     /// The type's text output (enums, composites, ranges, geometric, ...).
     Other(&'a [u8]),
@@ -163,9 +167,19 @@ pub struct Truncate<'r> {
 pub enum Event<'e, 'a> {
     Begin(&'e TxnInfo<'a>),
     Commit(&'e TxnInfo<'a>),
-    Change { at: EventPosition, relation: &'e RelationMeta, change: RowChange<'e, 'a> },
-    Truncate { at: EventPosition, truncate: &'e Truncate<'e> },
-    Message { at: EventPosition, message: &'e Message<'a> },
+    Change {
+        at: EventPosition,
+        relation: &'e RelationMeta,
+        change: RowChange<'e, 'a>,
+    },
+    Truncate {
+        at: EventPosition,
+        truncate: &'e Truncate<'e>,
+    },
+    Message {
+        at: EventPosition,
+        message: &'e Message<'a>,
+    },
 }
 
 #[cfg(test)]

@@ -199,7 +199,11 @@ pub fn parse_bool(value: &str) -> Option<bool> {
 }
 
 fn invalid(message: String, hint: Option<String>) -> OptionError {
-    OptionError { sqlstate: SqlState::InvalidParameterValue, message, hint }
+    OptionError {
+        sqlstate: SqlState::InvalidParameterValue,
+        message,
+        hint,
+    }
 }
 
 fn accepted_names() -> String {
@@ -213,7 +217,10 @@ fn validate<'a>(spec: &OptionSpec, value: Option<&'a str>) -> Result<Setting<'a>
             None => Ok(Setting::Bool(true)),
             Some(v) => parse_bool(v).map(Setting::Bool).ok_or_else(|| {
                 invalid(
-                    format!("option \"{}\" has invalid value \"{}\": expected a boolean", spec.name, v),
+                    format!(
+                        "option \"{}\" has invalid value \"{}\": expected a boolean",
+                        spec.name, v
+                    ),
                     Some("Accepted: true, false, yes, no, on, off, 1, 0 (or a bare option for true).".into()),
                 )
             }),
@@ -221,7 +228,10 @@ fn validate<'a>(spec: &OptionSpec, value: Option<&'a str>) -> Result<Setting<'a>
         Accepts::Choice { built, planned } => match value {
             Some(v) if built.contains(&v) => Ok(Setting::Choice(v)),
             Some(v) if planned.contains(&v) => Err(invalid(
-                format!("option \"{}\" has value \"{}\", which is not available in this version of wal2any", spec.name, v),
+                format!(
+                    "option \"{}\" has value \"{}\", which is not available in this version of wal2any",
+                    spec.name, v
+                ),
                 Some(format!("Accepted: {}.", built.join(", "))),
             )),
             _ => Err(invalid(
@@ -332,7 +342,11 @@ mod tests {
     fn bad_boolean_names_option_value_and_accepted() {
         let e = parse_pairs(&[("include-xids", Some("maybe"))]).unwrap_err();
         assert_eq!(e.sqlstate.code(), "22023");
-        assert!(e.message.contains("\"include-xids\"") && e.message.contains("\"maybe\""), "{}", e.message);
+        assert!(
+            e.message.contains("\"include-xids\"") && e.message.contains("\"maybe\""),
+            "{}",
+            e.message
+        );
         assert!(e.hint.unwrap().contains("true, false"));
     }
 
@@ -374,7 +388,11 @@ mod tests {
     fn every_bool_option_sets_its_own_field() {
         let defaults = Options::default();
         for spec in OPTION_TABLE.iter().filter(|s| matches!(s.accepts, Accepts::Bool)) {
-            let flipped = if parse_bool(spec.default).unwrap() { "false" } else { "true" };
+            let flipped = if parse_bool(spec.default).unwrap() {
+                "false"
+            } else {
+                "true"
+            };
             let o = parse_pairs(&[(spec.name, Some(flipped))]).unwrap();
             assert_ne!(o, defaults, "option {} changed nothing", spec.name);
         }

@@ -28,7 +28,11 @@ fn julian_to_date(jd: i64) -> (i64, u32, u32) {
     quad = julian / 1461;
     julian -= quad * 1461;
     let mut y = julian * 4 / 1461;
-    julian = if y != 0 { (julian + 305) % 365 } else { (julian + 306) % 366 } + 123;
+    julian = if y != 0 {
+        (julian + 305) % 365
+    } else {
+        (julian + 306) % 366
+    } + 123;
     y += quad * 4;
     let year = y - 4800;
     let quad = julian * 2141 / 65536;
@@ -109,7 +113,7 @@ pub fn push_timetz(out: &mut Vec<u8>, micros: i64, zone_secs_west: i32) {
     push_padded(out, east / 3600, 2);
     out.push(b':');
     push_padded(out, east / 60 % 60, 2);
-    if east % 60 != 0 {
+    if !east.is_multiple_of(60) {
         out.push(b':');
         push_padded(out, east % 60, 2);
     }

@@ -3,8 +3,8 @@
 use super::json_text::{pretty_print, push_embedded_json, push_string};
 use super::Encoder;
 use crate::model::{
-    ArrayValue, ColumnMeta, Event, EventPosition, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey,
-    Truncate, TxnInfo, Value,
+    ArrayValue, ColumnMeta, Event, EventPosition, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey, Truncate,
+    TxnInfo, Value,
 };
 use crate::options::Options;
 use crate::pgtime;
@@ -72,7 +72,10 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(BASE64[(n >> (18 - 6 * i) & 63) as usize]);
@@ -110,7 +113,10 @@ fn quoted(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
 
 impl JsonEncoder {
     pub fn new(options: &Options) -> Self {
-        JsonEncoder { options: options.clone(), pretty_scratch: Vec::new() }
+        JsonEncoder {
+            options: options.clone(),
+            pretty_scratch: Vec::new(),
+        }
     }
 
     /// Writes one value as JSON (also used by the in-server tests).
@@ -167,7 +173,7 @@ impl JsonEncoder {
     fn push_array(&self, out: &mut Vec<u8>, array: &ArrayValue<'_>, dim: usize, elements: &[Value<'_>]) {
         out.push(b'[');
         if let Some(&len) = array.dims.get(dim) {
-            let stride = if len == 0 { 0 } else { elements.len() / len };
+            let stride = elements.len().checked_div(len).unwrap_or(0);
             for i in 0..len {
                 if i > 0 {
                     out.push(b',');
@@ -195,9 +201,17 @@ impl JsonEncoder {
     fn begin(&self, out: &mut Vec<u8>, txn: &TxnInfo) {
         let mut f = Fields::open(out);
         f.raw("action", b"\"begin\"");
-        self.position(&mut f, EventPosition { xid: txn.xid, lsn: txn.commit_lsn });
+        self.position(
+            &mut f,
+            EventPosition {
+                xid: txn.xid,
+                lsn: txn.commit_lsn,
+            },
+        );
         if self.options.include_timestamp {
-            quoted(f.key("commit_time"), |o| pgtime::push_timestamp(o, txn.commit_time, true));
+            quoted(f.key("commit_time"), |o| {
+                pgtime::push_timestamp(o, txn.commit_time, true)
+            });
         }
         if let (true, Some(origin)) = (self.options.include_origin, &txn.origin) {
             f.string("origin", origin.name.as_bytes());
@@ -209,12 +223,20 @@ impl JsonEncoder {
     fn commit(&self, out: &mut Vec<u8>, txn: &TxnInfo) {
         let mut f = Fields::open(out);
         f.raw("action", b"\"commit\"");
-        self.position(&mut f, EventPosition { xid: txn.xid, lsn: txn.commit_lsn });
+        self.position(
+            &mut f,
+            EventPosition {
+                xid: txn.xid,
+                lsn: txn.commit_lsn,
+            },
+        );
         if self.options.include_lsn {
             f.display("end_lsn", txn.end_lsn);
         }
         if self.options.include_timestamp {
-            quoted(f.key("commit_time"), |o| pgtime::push_timestamp(o, txn.commit_time, true));
+            quoted(f.key("commit_time"), |o| {
+                pgtime::push_timestamp(o, txn.commit_time, true)
+            });
         }
         f.close();
     }
@@ -246,10 +268,20 @@ impl JsonEncoder {
         any_unchanged
     }
 
-    fn push_unchanged_list(f: &mut Fields, name: &str, rel: &RelationMeta, values: &[Value], pick: fn(&ColumnMeta) -> bool) {
+    fn push_unchanged_list(
+        f: &mut Fields,
+        name: &str,
+        rel: &RelationMeta,
+        values: &[Value],
+        pick: fn(&ColumnMeta) -> bool,
+    ) {
         let out = f.key(name);
         out.push(b'[');
-        let unchanged = rel.columns.iter().zip(values).filter(|(c, v)| pick(c) && **v == Value::UnchangedToast);
+        let unchanged = rel
+            .columns
+            .iter()
+            .zip(values)
+            .filter(|(c, v)| pick(c) && **v == Value::UnchangedToast);
         for (i, (col, _)) in unchanged.enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -259,7 +291,15 @@ impl JsonEncoder {
         out.push(b']');
     }
 
-    fn row_field(&self, f: &mut Fields, name: &str, list_name: &str, rel: &RelationMeta, values: &[Value], pick: fn(&ColumnMeta) -> bool) {
+    fn row_field(
+        &self,
+        f: &mut Fields,
+        name: &str,
+        list_name: &str,
+        rel: &RelationMeta,
+        values: &[Value],
+        pick: fn(&ColumnMeta) -> bool,
+    ) {
         if self.push_row(f.key(name), rel, values, pick) {
             Self::push_unchanged_list(f, list_name, rel, values, pick);
         }
@@ -269,8 +309,11 @@ impl JsonEncoder {
         match key {
             RowKey::Missing => f.raw("key", b"null"),
             RowKey::From(values) => {
-                let pick: fn(&ColumnMeta) -> bool =
-                    if rel.identity == ReplicaIdentity::Full { |_| true } else { |c| c.is_key };
+                let pick: fn(&ColumnMeta) -> bool = if rel.identity == ReplicaIdentity::Full {
+                    |_| true
+                } else {
+                    |c| c.is_key
+                };
                 self.row_field(f, "key", "key_unchanged_toast", rel, values, pick);
             }
         }
@@ -280,7 +323,11 @@ impl JsonEncoder {
         if self.options.include_types {
             let mut types = Fields::open(f.key("types"));
             for col in &rel.columns {
-                let name = if self.options.include_typmod { &col.type_name } else { &col.type_name_no_typmod };
+                let name = if self.options.include_typmod {
+                    &col.type_name
+                } else {
+                    &col.type_name_no_typmod
+                };
                 types.string(&col.name, name.as_bytes());
             }
             types.close();

@@ -20,7 +20,11 @@ fn rel(identity: ReplicaIdentity) -> RelationMeta {
         schema: "public".into(),
         table: "Mixed \"Case\"".into(),
         identity,
-        columns: vec![col("id", "bigint", 20, true), col("name", "character varying(20)", 1043, false), col("doc", "text", 25, false)],
+        columns: vec![
+            col("id", "bigint", 20, true),
+            col("name", "character varying(20)", 1043, false),
+            col("doc", "text", 25, false),
+        ],
     }
 }
 
@@ -35,7 +39,11 @@ fn encode(enc: &mut JsonEncoder, event: &Event) -> J {
 }
 
 fn change<'e>(relation: &'e RelationMeta, change: RowChange<'e, 'e>) -> Event<'e, 'e> {
-    Event::Change { at: EventPosition { xid: 7, lsn: Lsn(0x10) }, relation, change }
+    Event::Change {
+        at: EventPosition { xid: 7, lsn: Lsn(0x10) },
+        relation,
+        change,
+    }
 }
 
 #[test]
@@ -53,20 +61,42 @@ fn insert_with_typed_values_and_raw_identifiers() {
 #[test]
 fn int8_and_numeric_as_strings_on_request() {
     let r = rel(ReplicaIdentity::Default);
-    let values = [Value::BigInt(-5), Value::Numeric("123456789012345678901234567890.000001"), Value::Numeric("NaN")];
+    let values = [
+        Value::BigInt(-5),
+        Value::Numeric("123456789012345678901234567890.000001"),
+        Value::Numeric("NaN"),
+    ];
     let mut out = Vec::new();
     encoder(&[]).encode(&change(&r, RowChange::Insert { new: &values }), &mut out);
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains(r#""name":123456789012345678901234567890.000001,"doc":"NaN""#), "{text}");
-    let got = encode(&mut encoder(&[("int8-as-string", None), ("numeric-as-string", None)]), &change(&r, RowChange::Insert { new: &values }));
-    assert_eq!(got["new"], json!({"id":"-5","name":"123456789012345678901234567890.000001","doc":"NaN"}));
+    assert!(
+        text.contains(r#""name":123456789012345678901234567890.000001,"doc":"NaN""#),
+        "{text}"
+    );
+    let got = encode(
+        &mut encoder(&[("int8-as-string", None), ("numeric-as-string", None)]),
+        &change(&r, RowChange::Insert { new: &values }),
+    );
+    assert_eq!(
+        got["new"],
+        json!({"id":"-5","name":"123456789012345678901234567890.000001","doc":"NaN"})
+    );
 }
 
 #[test]
 fn update_lists_unchanged_toast_and_never_nulls_it() {
     let r = rel(ReplicaIdentity::Default);
     let new = [Value::BigInt(1), Value::Text(b"x"), Value::UnchangedToast];
-    let got = encode(&mut encoder(&[("include-xids", Some("off"))]), &change(&r, RowChange::Update { key: RowKey::From(&new), new: &new }));
+    let got = encode(
+        &mut encoder(&[("include-xids", Some("off"))]),
+        &change(
+            &r,
+            RowChange::Update {
+                key: RowKey::From(&new),
+                new: &new,
+            },
+        ),
+    );
     assert_eq!(
         got,
         json!({"action":"update","schema":"public","table":"Mixed \"Case\"","key":{"id":1},
@@ -74,7 +104,13 @@ fn update_lists_unchanged_toast_and_never_nulls_it() {
     );
     let got = encode(
         &mut encoder(&[("unchanged-toast-placeholder", Some("__toast__"))]),
-        &change(&r, RowChange::Update { key: RowKey::From(&new), new: &new }),
+        &change(
+            &r,
+            RowChange::Update {
+                key: RowKey::From(&new),
+                new: &new,
+            },
+        ),
     );
     assert_eq!(got["new"]["doc"], json!("__toast__"));
     assert_eq!(got["unchanged_toast"], json!(["doc"]));
@@ -84,12 +120,31 @@ fn update_lists_unchanged_toast_and_never_nulls_it() {
 fn delete_key_follows_replica_identity() {
     let full = rel(ReplicaIdentity::Full);
     let old = [Value::BigInt(1), Value::Text(b"x"), Value::Text(b"y")];
-    let got = encode(&mut encoder(&[]), &change(&full, RowChange::Delete { key: RowKey::From(&old) }));
+    let got = encode(
+        &mut encoder(&[]),
+        &change(
+            &full,
+            RowChange::Delete {
+                key: RowKey::From(&old),
+            },
+        ),
+    );
     assert_eq!(got["key"], json!({"id":1,"name":"x","doc":"y"}));
     let default = rel(ReplicaIdentity::Default);
-    let got = encode(&mut encoder(&[]), &change(&default, RowChange::Delete { key: RowKey::From(&old) }));
+    let got = encode(
+        &mut encoder(&[]),
+        &change(
+            &default,
+            RowChange::Delete {
+                key: RowKey::From(&old),
+            },
+        ),
+    );
     assert_eq!(got["key"], json!({"id":1}));
-    let got = encode(&mut encoder(&[]), &change(&default, RowChange::Delete { key: RowKey::Missing }));
+    let got = encode(
+        &mut encoder(&[]),
+        &change(&default, RowChange::Delete { key: RowKey::Missing }),
+    );
     assert_eq!(got["key"], J::Null);
     assert_eq!(got["action"], "delete");
 }
@@ -98,13 +153,24 @@ fn delete_key_follows_replica_identity() {
 fn schema_information_on_request() {
     let r = rel(ReplicaIdentity::Default);
     let values = [Value::BigInt(1), Value::Null, Value::Null];
-    let opts = [("include-types", None), ("include-type-oids", None), ("include-pk", None), ("include-schemas", Some("false"))];
+    let opts = [
+        ("include-types", None),
+        ("include-type-oids", None),
+        ("include-pk", None),
+        ("include-schemas", Some("false")),
+    ];
     let got = encode(&mut encoder(&opts), &change(&r, RowChange::Insert { new: &values }));
-    assert_eq!(got["types"], json!({"id":"bigint","name":"character varying(20)","doc":"text"}));
+    assert_eq!(
+        got["types"],
+        json!({"id":"bigint","name":"character varying(20)","doc":"text"})
+    );
     assert_eq!(got["type_oids"], json!({"id":20,"name":1043,"doc":25}));
     assert_eq!(got["pk"], json!(["id"]));
     assert!(got.get("schema").is_none());
-    let got = encode(&mut encoder(&[("include-types", None), ("include-typmod", Some("0"))]), &change(&r, RowChange::Insert { new: &values }));
+    let got = encode(
+        &mut encoder(&[("include-types", None), ("include-typmod", Some("0"))]),
+        &change(&r, RowChange::Insert { new: &values }),
+    );
     assert_eq!(got["types"]["name"], "character varying");
 }
 
@@ -121,21 +187,39 @@ fn value_rendering() {
     assert_eq!(render(Value::Float8(f64::NAN)), "\"NaN\"");
     assert_eq!(render(Value::Float8(f64::NEG_INFINITY)), "\"-Infinity\"");
     assert_eq!(render(Value::Float4(0.1)), "0.1");
-    assert_eq!(render(Value::Float8(f64::MIN_POSITIVE)).parse::<f64>().unwrap(), f64::MIN_POSITIVE);
-    assert_eq!(render(Value::Bytea(&[0xde, 0xad, 0x00])), r#""\\xdead00""#);
-    assert_eq!(render(Value::Json(b"{\"a\": [1, {\"b\": null}]}")), r#"{"a":[1,{"b":null}]}"#);
     assert_eq!(
-        render(Value::Uuid([0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, 0x11])),
+        render(Value::Float8(f64::MIN_POSITIVE)).parse::<f64>().unwrap(),
+        f64::MIN_POSITIVE
+    );
+    assert_eq!(render(Value::Bytea(&[0xde, 0xad, 0x00])), r#""\\xdead00""#);
+    assert_eq!(
+        render(Value::Json(b"{\"a\": [1, {\"b\": null}]}")),
+        r#"{"a":[1,{"b":null}]}"#
+    );
+    assert_eq!(
+        render(Value::Uuid([
+            0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, 0x11
+        ])),
         r#""a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11""#
     );
     assert_eq!(render(Value::TimestampTz(0)), r#""2000-01-01T00:00:00.000000Z""#);
-    assert_eq!(render(Value::Interval { micros: 0, days: 1, months: 0 }), r#""P1D""#);
+    assert_eq!(
+        render(Value::Interval {
+            micros: 0,
+            days: 1,
+            months: 0
+        }),
+        r#""P1D""#
+    );
     let matrix = Value::Array(Box::new(ArrayValue {
         dims: vec![2, 2],
         elements: vec![Value::Int(1), Value::Null, Value::Int(3), Value::Int(4)],
     }));
     assert_eq!(render(matrix), "[[1,null],[3,4]]");
-    let empty = Value::Array(Box::new(ArrayValue { dims: vec![], elements: vec![] }));
+    let empty = Value::Array(Box::new(ArrayValue {
+        dims: vec![],
+        elements: vec![],
+    }));
     assert_eq!(render(empty), "[]");
 }
 
@@ -146,9 +230,16 @@ fn begin_and_commit_carry_requested_transaction_facts() {
         commit_lsn: Lsn(0x16B3748),
         end_lsn: Lsn(0x16B3778),
         commit_time: 0,
-        origin: Some(OriginInfo { name: "node_b", lsn: Lsn(0x99) }),
+        origin: Some(OriginInfo {
+            name: "node_b",
+            lsn: Lsn(0x99),
+        }),
     };
-    let mut enc = encoder(&[("include-lsn", None), ("include-timestamp", None), ("include-origin", None)]);
+    let mut enc = encoder(&[
+        ("include-lsn", None),
+        ("include-timestamp", None),
+        ("include-origin", None),
+    ]);
     assert_eq!(
         encode(&mut enc, &Event::Begin(&txn)),
         json!({"action":"begin","xid":42,"lsn":"0/16B3748","commit_time":"2000-01-01T00:00:00.000000Z",
@@ -158,21 +249,60 @@ fn begin_and_commit_carry_requested_transaction_facts() {
         encode(&mut enc, &Event::Commit(&txn)),
         json!({"action":"commit","xid":42,"lsn":"0/16B3748","end_lsn":"0/16B3778","commit_time":"2000-01-01T00:00:00.000000Z"})
     );
-    assert_eq!(encode(&mut encoder(&[("include-xids", Some("no"))]), &Event::Begin(&txn)), json!({"action":"begin"}));
+    assert_eq!(
+        encode(&mut encoder(&[("include-xids", Some("no"))]), &Event::Begin(&txn)),
+        json!({"action":"begin"})
+    );
 }
 
 #[test]
 fn truncate_and_messages() {
     let a = rel(ReplicaIdentity::Default);
-    let t = Truncate { relations: vec![&a, &a], cascade: true, restart_identity: false };
-    let got = encode(&mut encoder(&[]), &Event::Truncate { at: EventPosition { xid: 3, lsn: Lsn(1) }, truncate: &t });
+    let t = Truncate {
+        relations: vec![&a, &a],
+        cascade: true,
+        restart_identity: false,
+    };
+    let got = encode(
+        &mut encoder(&[]),
+        &Event::Truncate {
+            at: EventPosition { xid: 3, lsn: Lsn(1) },
+            truncate: &t,
+        },
+    );
     assert_eq!(got["relations"].as_array().unwrap().len(), 2);
-    assert_eq!((got["cascade"].clone(), got["restart_identity"].clone()), (json!(true), json!(false)));
-    let text = Message { transactional: false, prefix: b"p", content: b"hello\x01" };
-    let got = encode(&mut encoder(&[]), &Event::Message { at: EventPosition::default(), message: &text });
-    assert_eq!(got, json!({"action":"message","transactional":false,"prefix":"p","content":"hello\u{1}"}));
-    let binary = Message { transactional: true, prefix: b"bin", content: &[0xff, 0x00, 0x10, 0x80] };
-    let got = encode(&mut encoder(&[]), &Event::Message { at: EventPosition { xid: 5, lsn: Lsn(2) }, message: &binary });
+    assert_eq!(
+        (got["cascade"].clone(), got["restart_identity"].clone()),
+        (json!(true), json!(false))
+    );
+    let text = Message {
+        transactional: false,
+        prefix: b"p",
+        content: b"hello\x01",
+    };
+    let got = encode(
+        &mut encoder(&[]),
+        &Event::Message {
+            at: EventPosition::default(),
+            message: &text,
+        },
+    );
+    assert_eq!(
+        got,
+        json!({"action":"message","transactional":false,"prefix":"p","content":"hello\u{1}"})
+    );
+    let binary = Message {
+        transactional: true,
+        prefix: b"bin",
+        content: &[0xff, 0x00, 0x10, 0x80],
+    };
+    let got = encode(
+        &mut encoder(&[]),
+        &Event::Message {
+            at: EventPosition { xid: 5, lsn: Lsn(2) },
+            message: &binary,
+        },
+    );
     assert_eq!(got["content"], "/wAQgA==");
     assert_eq!(got["content_encoding"], "base64");
 }

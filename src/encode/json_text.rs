@@ -201,7 +201,10 @@ mod tests {
 
     #[test]
     fn embedded_json_is_compact_and_keeps_strings() {
-        assert_eq!(embed("{\"a\": [1, 2,\n 3], \"b c\": \"x y\\\"z\"}"), r#"{"a":[1,2,3],"b c":"x y\"z"}"#);
+        assert_eq!(
+            embed("{\"a\": [1, 2,\n 3], \"b c\": \"x y\\\"z\"}"),
+            r#"{"a":[1,2,3],"b c":"x y\"z"}"#
+        );
         assert_eq!(embed(" 42 "), "42");
         assert_eq!(embed("\"\\u0000\""), "\"\\u0000\"");
         assert_eq!(embed("\"a\u{7f}\""), "\"a\\u007f\"");

@@ -24,7 +24,10 @@ unsafe fn txn_info<'a>(state: &DecodingState, txn: *mut Txn, commit_lsn: pg_sys:
             } else {
                 ""
             };
-            Some(OriginInfo { name, lsn: Lsn((*txn).origin_lsn) })
+            Some(OriginInfo {
+                name,
+                lsn: Lsn((*txn).origin_lsn),
+            })
         } else {
             None
         };
@@ -58,7 +61,11 @@ unsafe fn emit_transaction_event(
     unsafe {
         let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
         let info = txn_info(state, txn, lsn);
-        let event = if is_begin { Event::Begin(&info) } else { Event::Commit(&info) };
+        let event = if is_begin {
+            Event::Begin(&info)
+        } else {
+            Event::Commit(&info)
+        };
         emit(state, ctx, &event);
         pg_sys::MemoryContextSwitchTo(old_context);
         state.end_of_change();
@@ -104,7 +111,9 @@ pub unsafe extern "C-unwind" fn commit(ctx: *mut Ctx, txn: *mut Txn, commit_lsn:
 }
 
 /// Which tuples a change carries (either may be NULL).
-unsafe fn change_tuples(change: *mut pg_sys::ReorderBufferChange) -> (*mut pg_sys::HeapTupleData, *mut pg_sys::HeapTupleData) {
+unsafe fn change_tuples(
+    change: *mut pg_sys::ReorderBufferChange,
+) -> (*mut pg_sys::HeapTupleData, *mut pg_sys::HeapTupleData) {
     // SAFETY: data.tp is the active union member for INSERT/UPDATE/DELETE.
     unsafe {
         let tp = &(*change).data.tp;
@@ -120,14 +129,22 @@ unsafe fn change_tuples(change: *mut pg_sys::ReorderBufferChange) -> (*mut pg_sy
 }
 
 #[pgrx::pg_guard]
-pub unsafe extern "C-unwind" fn change(ctx: *mut Ctx, txn: *mut Txn, relation: pg_sys::Relation, change: *mut pg_sys::ReorderBufferChange) {
+pub unsafe extern "C-unwind" fn change(
+    ctx: *mut Ctx,
+    txn: *mut Txn,
+    relation: pg_sys::Relation,
+    change: *mut pg_sys::ReorderBufferChange,
+) {
     // SAFETY: PostgreSQL passes live pointers; values borrow the change
     // memory context, which is reset only after the event is written.
     unsafe {
         let state = state::of(ctx);
         let action = (*change).action;
         use pg_sys::ReorderBufferChangeType::*;
-        if !matches!(action, REORDER_BUFFER_CHANGE_INSERT | REORDER_BUFFER_CHANGE_UPDATE | REORDER_BUFFER_CHANGE_DELETE) {
+        if !matches!(
+            action,
+            REORDER_BUFFER_CHANGE_INSERT | REORDER_BUFFER_CHANGE_UPDATE | REORDER_BUFFER_CHANGE_DELETE
+        ) {
             return;
         }
         flush_pending_begin(state, ctx, txn);
@@ -140,7 +157,10 @@ pub unsafe extern "C-unwind" fn change(ctx: *mut Ctx, txn: *mut Txn, relation: p
         let mut old_values = recycle(std::mem::take(&mut state.old_values));
         let cached = state.relations.get(relation, text);
         let mut read = |tuple, values: &mut Vec<_>| {
-            let buffers = DeformBuffers { datums: &mut state.datums, nulls: &mut state.nulls };
+            let buffers = DeformBuffers {
+                datums: &mut state.datums,
+                nulls: &mut state.nulls,
+            };
             read_tuple(cached, desc, tuple, buffers, text, values);
         };
         if !new_tuple.is_null() {
@@ -166,8 +186,15 @@ pub unsafe extern "C-unwind" fn change(ctx: *mut Ctx, txn: *mut Txn, relation: p
             _ => None,
         };
         if let Some(row_change) = row_change {
-            let at = EventPosition { xid: (*txn).xid.into_inner(), lsn: Lsn((*change).lsn) };
-            let event = Event::Change { at, relation: &cached.meta, change: row_change };
+            let at = EventPosition {
+                xid: (*txn).xid.into_inner(),
+                lsn: Lsn((*change).lsn),
+            };
+            let event = Event::Change {
+                at,
+                relation: &cached.meta,
+                change: row_change,
+            };
             state.encoder.encode(&event, &mut state.out);
             state.write_out(ctx);
         }
@@ -195,11 +222,28 @@ pub unsafe extern "C-unwind" fn truncate(
         let text = state.text;
         let relations = std::slice::from_raw_parts(relations, nrelations.max(0) as usize);
         // Copies: building one entry may invalidate another (rare, small).
-        let metas: Vec<_> = relations.iter().map(|r| state.relations.get(*r, text).meta.clone()).collect();
+        let metas: Vec<_> = relations
+            .iter()
+            .map(|r| state.relations.get(*r, text).meta.clone())
+            .collect();
         let flags = &(*change).data.truncate;
-        let truncate = Truncate { relations: metas.iter().collect(), cascade: flags.cascade, restart_identity: flags.restart_seqs };
-        let at = EventPosition { xid: (*txn).xid.into_inner(), lsn: Lsn((*change).lsn) };
-        emit(state, ctx, &Event::Truncate { at, truncate: &truncate });
+        let truncate = Truncate {
+            relations: metas.iter().collect(),
+            cascade: flags.cascade,
+            restart_identity: flags.restart_seqs,
+        };
+        let at = EventPosition {
+            xid: (*txn).xid.into_inner(),
+            lsn: Lsn((*change).lsn),
+        };
+        emit(
+            state,
+            ctx,
+            &Event::Truncate {
+                at,
+                truncate: &truncate,
+            },
+        );
     }
 }
 
@@ -222,13 +266,24 @@ pub unsafe extern "C-unwind" fn message(
         }
         let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
         let xid = if txn.is_null() { 0 } else { (*txn).xid.into_inner() };
-        let content = if size == 0 { &[][..] } else { std::slice::from_raw_parts(content as *const u8, size) };
+        let content = if size == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(content as *const u8, size)
+        };
         let message = Message {
             transactional,
             prefix: server_to_utf8(CStr::from_ptr(prefix).to_bytes(), state.text),
             content,
         };
-        emit(state, ctx, &Event::Message { at: EventPosition { xid, lsn: Lsn(lsn) }, message: &message });
+        emit(
+            state,
+            ctx,
+            &Event::Message {
+                at: EventPosition { xid, lsn: Lsn(lsn) },
+                message: &message,
+            },
+        );
         pg_sys::MemoryContextSwitchTo(old_context);
         state.end_of_change();
     }

@@ -105,12 +105,27 @@ impl TypeConversion {
             pg_sys::fmgr_info_cxt(output_fn, output.as_mut(), cache_context);
             let type_len = pg_sys::get_typlen(base);
             let element = (element_type != Oid::INVALID).then(|| {
-                let mut storage = ElementStorage { type_oid: element_type, len: 0, by_value: false, align: 0 };
-                pg_sys::get_typlenbyvalalign(element_type, &mut storage.len, &mut storage.by_value, &mut storage.align);
+                let mut storage = ElementStorage {
+                    type_oid: element_type,
+                    len: 0,
+                    by_value: false,
+                    align: 0,
+                };
+                pg_sys::get_typlenbyvalalign(
+                    element_type,
+                    &mut storage.len,
+                    &mut storage.by_value,
+                    &mut storage.align,
+                );
                 (storage, Box::new(TypeConversion::lookup(element_type, cache_context)))
             });
             let kind = if element.is_some() { Kind::Array } else { kind_of(base) };
-            TypeConversion { kind, type_len, output, element }
+            TypeConversion {
+                kind,
+                type_len,
+                output,
+                element,
+            }
         }
     }
 
@@ -152,7 +167,11 @@ impl TypeConversion {
                 Kind::TimestampTz => Value::TimestampTz(datum.value() as i64),
                 Kind::Interval => {
                     let i = &*datum.cast_mut_ptr::<pg_sys::Interval>();
-                    Value::Interval { micros: i.time, days: i.day, months: i.month }
+                    Value::Interval {
+                        micros: i.time,
+                        days: i.day,
+                        months: i.month,
+                    }
                 }
                 Kind::Array => self.convert_array(datum, text),
                 Kind::Other => Value::Other(self.output_text(datum, text)),
@@ -183,7 +202,10 @@ impl TypeConversion {
             let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
             let ndim = (*array).ndim.max(0) as usize;
             let dims_ptr = (array as *const u8).add(std::mem::size_of::<pg_sys::ArrayType>()) as *const i32;
-            let dims = std::slice::from_raw_parts(dims_ptr, ndim).iter().map(|d| *d as usize).collect();
+            let dims = std::slice::from_raw_parts(dims_ptr, ndim)
+                .iter()
+                .map(|d| *d as usize)
+                .collect();
             let mut values: *mut Datum = std::ptr::null_mut();
             let mut nulls: *mut bool = std::ptr::null_mut();
             let mut count = 0;
@@ -201,7 +223,10 @@ impl TypeConversion {
             let (values, nulls) = if count == 0 {
                 (&[][..], &[][..])
             } else {
-                (std::slice::from_raw_parts(values, count), std::slice::from_raw_parts(nulls, count))
+                (
+                    std::slice::from_raw_parts(values, count),
+                    std::slice::from_raw_parts(nulls, count),
+                )
             };
             let elements = values
                 .iter()
@@ -244,14 +269,18 @@ unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
 /// # Safety
 /// Allocates the converted copy in the current memory context, which must
 /// outlive `'a`.
-pub unsafe fn server_to_utf8<'a>(bytes: &'a [u8], text: TextEncoding) -> &'a [u8] {
+pub unsafe fn server_to_utf8(bytes: &[u8], text: TextEncoding) -> &[u8] {
     if text.server_is_utf8 || bytes.is_ascii() {
         return bytes;
     }
     // SAFETY: pg_server_to_any reads `len` bytes and returns either the input
     // pointer or a NUL-terminated palloc'd conversion.
     unsafe {
-        let converted = pg_sys::pg_server_to_any(bytes.as_ptr().cast(), bytes.len() as i32, pg_sys::pg_enc::PG_UTF8 as i32);
+        let converted = pg_sys::pg_server_to_any(
+            bytes.as_ptr().cast(),
+            bytes.len() as i32,
+            pg_sys::pg_enc::PG_UTF8 as i32,
+        );
         if converted as *const u8 == bytes.as_ptr() {
             bytes
         } else {

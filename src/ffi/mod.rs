@@ -75,7 +75,11 @@ fn report_option_error(error: OptionError) -> ! {
 }
 
 #[pgrx::pg_guard]
-unsafe extern "C-unwind" fn startup(ctx: *mut pg_sys::LogicalDecodingContext, opt: *mut pg_sys::OutputPluginOptions, _is_init: bool) {
+unsafe extern "C-unwind" fn startup(
+    ctx: *mut pg_sys::LogicalDecodingContext,
+    opt: *mut pg_sys::OutputPluginOptions,
+    _is_init: bool,
+) {
     // SAFETY: PostgreSQL passes its live decoding context and options struct.
     unsafe {
         let pairs = plugin_option_pairs((*ctx).output_plugin_options);

@@ -32,7 +32,11 @@ mod tests {
             let conversion = TypeConversion::lookup(type_oid, pg_sys::CurrentMemoryContext);
             // As the change callback does around every change.
             let settings = CanonicalOutputSettings::apply(pg_sys::pg_tzset(c"UTC".as_ptr()));
-            let value = if is_null { Value::Null } else { conversion.convert(datum, UTF8) };
+            let value = if is_null {
+                Value::Null
+            } else {
+                conversion.convert(datum, UTF8)
+            };
             drop(settings);
             let mut out = Vec::new();
             encoder.push_value(&mut out, &value);
@@ -47,15 +51,25 @@ mod tests {
 
     #[pg_test]
     fn date_time_values_ignore_session_datestyle_and_timezone() {
-        Spi::run("SET TimeZone = 'America/New_York'; SET DateStyle = 'SQL, DMY'; SET IntervalStyle = 'sql_standard'").unwrap();
-        assert_eq!(render("'2026-11-21 12:34:56.5+02'::timestamptz"), r#""2026-11-21T10:34:56.500000Z""#);
-        assert_eq!(render("'2026-11-21 12:34:56'::timestamp"), r#""2026-11-21T12:34:56.000000""#);
+        Spi::run("SET TimeZone = 'America/New_York'; SET DateStyle = 'SQL, DMY'; SET IntervalStyle = 'sql_standard'")
+            .unwrap();
+        assert_eq!(
+            render("'2026-11-21 12:34:56.5+02'::timestamptz"),
+            r#""2026-11-21T10:34:56.500000Z""#
+        );
+        assert_eq!(
+            render("'2026-11-21 12:34:56'::timestamp"),
+            r#""2026-11-21T12:34:56.000000""#
+        );
         assert_eq!(render("'2026-11-21'::date"), r#""2026-11-21""#);
         assert_eq!(render("'0044-03-15 BC'::date"), r#""-0043-03-15""#);
         assert_eq!(render("'infinity'::timestamptz"), r#""infinity""#);
         assert_eq!(render("'-infinity'::date"), r#""-infinity""#);
         assert_eq!(render("'13:14:15.25-05:30'::timetz"), r#""13:14:15.250000-05:30""#);
-        assert_eq!(render("'1 year 2 mons 3 days 04:05:06.5'::interval"), r#""P1Y2M3DT4H5M6.5S""#);
+        assert_eq!(
+            render("'1 year 2 mons 3 days 04:05:06.5'::interval"),
+            r#""P1Y2M3DT4H5M6.5S""#
+        );
     }
 
     #[pg_test]
@@ -66,7 +80,10 @@ mod tests {
         assert_eq!(render("'NaN'::float4"), r#""NaN""#);
         assert_eq!(render("'-Infinity'::float8"), r#""-Infinity""#);
         assert_eq!(render("9223372036854775807::int8"), "9223372036854775807");
-        assert_eq!(render("'123456789012345678901234567890.123456789'::numeric"), "123456789012345678901234567890.123456789");
+        assert_eq!(
+            render("'123456789012345678901234567890.123456789'::numeric"),
+            "123456789012345678901234567890.123456789"
+        );
         assert_eq!(render("'NaN'::numeric"), r#""NaN""#);
         assert_eq!(render("'Infinity'::numeric"), r#""Infinity""#);
         let as_strings = [("int8-as-string", None), ("numeric-as-string", None)];
@@ -77,12 +94,21 @@ mod tests {
     #[pg_test]
     fn text_json_bytea_and_uuid() {
         Spi::run("SET bytea_output = 'escape'").unwrap();
-        assert_eq!(render("E'tab\\there \"quoted\" \\\\ \\x01'::text"), r#""tab\there \"quoted\" \\ \u0001""#);
+        assert_eq!(
+            render("E'tab\\there \"quoted\" \\\\ \\x01'::text"),
+            r#""tab\there \"quoted\" \\ \u0001""#
+        );
         assert_eq!(render("'ab'::char(4)"), r#""ab  ""#);
         assert_eq!(render("'\\xdeadbeef'::bytea"), r#""\\xdeadbeef""#);
-        assert_eq!(render("'{\"b\": [1, 2], \"a\": {\"c\": null}}'::jsonb"), r#"{"a":{"c":null},"b":[1,2]}"#);
+        assert_eq!(
+            render("'{\"b\": [1, 2], \"a\": {\"c\": null}}'::jsonb"),
+            r#"{"a":{"c":null},"b":[1,2]}"#
+        );
         assert_eq!(render("'[1,  2 , \"x y\"]'::json"), r#"[1,2,"x y"]"#);
-        assert_eq!(render("'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'::uuid"), r#""a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11""#);
+        assert_eq!(
+            render("'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'::uuid"),
+            r#""a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11""#
+        );
         assert_eq!(render("'relname'::name"), r#""relname""#);
         assert_eq!(render("NULL::text"), "null");
     }
@@ -107,11 +133,23 @@ mod tests {
     fn text_output_of_other_types_ignores_session_settings() {
         Spi::run("SET extra_float_digits = -15; SET DateStyle = 'SQL, DMY'; SET TimeZone = 'Asia/Kathmandu'; SET bytea_output = 'escape'").unwrap();
         assert_eq!(render("point(1.5, 2)"), r#""(1.5,2)""#);
-        assert_eq!(render("'[2026-01-01 00:00+00,2026-01-02 00:00+00)'::tstzrange"), r#""[\"2026-01-01 00:00:00+00\",\"2026-01-02 00:00:00+00\")""#);
-        assert_eq!(render("'[2026-01-01,2026-02-01)'::daterange"), r#""[2026-01-01,2026-02-01)""#);
-        assert_eq!(render("ROW('\x01'::bytea, 0.1::float8, '1 day'::interval)"), r#""(\"\\\\x01\",0.1,P1D)""#);
+        assert_eq!(
+            render("'[2026-01-01 00:00+00,2026-01-02 00:00+00)'::tstzrange"),
+            r#""[\"2026-01-01 00:00:00+00\",\"2026-01-02 00:00:00+00\")""#
+        );
+        assert_eq!(
+            render("'[2026-01-01,2026-02-01)'::daterange"),
+            r#""[2026-01-01,2026-02-01)""#
+        );
+        assert_eq!(
+            render("ROW('\x01'::bytea, 0.1::float8, '1 day'::interval)"),
+            r#""(\"\\\\x01\",0.1,P1D)""#
+        );
         // and the session's own settings are back afterwards
-        assert_eq!(Spi::get_one::<String>("SELECT point(1.5, 2)::text").unwrap().unwrap(), "(2,2)");
+        assert_eq!(
+            Spi::get_one::<String>("SELECT point(1.5, 2)::text").unwrap().unwrap(),
+            "(2,2)"
+        );
     }
 
     #[pg_test]
@@ -123,7 +161,9 @@ mod tests {
              ALTER TABLE rc REPLICA IDENTITY USING INDEX rc_mixed;",
         )
         .unwrap();
-        let oid = Spi::get_one::<pg_sys::Oid>("SELECT 'rc'::regclass::oid").unwrap().unwrap();
+        let oid = Spi::get_one::<pg_sys::Oid>("SELECT 'rc'::regclass::oid")
+            .unwrap()
+            .unwrap();
         // SAFETY: the relation is opened and closed here, inside the test transaction.
         unsafe {
             let relation = pg_sys::RelationIdGetRelation(oid);
@@ -133,7 +173,12 @@ mod tests {
             assert_eq!(names, ["a", "Mixed \"Case\"", "g"]);
             assert_eq!(entry.attribute_index, [0, 2, 3]);
             assert_eq!(entry.meta.identity, ReplicaIdentity::Index);
-            let keys: Vec<_> = entry.meta.columns.iter().map(|c| (c.is_key, c.is_primary_key)).collect();
+            let keys: Vec<_> = entry
+                .meta
+                .columns
+                .iter()
+                .map(|c| (c.is_key, c.is_primary_key))
+                .collect();
             assert_eq!(keys, [(false, true), (true, false), (false, false)]);
             assert_eq!(entry.meta.columns[1].type_name, "character varying(20)");
             assert_eq!(entry.meta.columns[1].type_name_no_typmod, "character varying");

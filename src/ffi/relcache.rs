@@ -71,7 +71,10 @@ impl RelationCache {
         }
         SESSION_ACTIVE.set(true);
         QUEUE.with_borrow_mut(|q| *q = InvalidationQueue::default());
-        RelationCache { entries: HashMap::new(), memory }
+        RelationCache {
+            entries: HashMap::new(),
+            memory,
+        }
     }
 
     fn apply_invalidations(&mut self) {
@@ -97,7 +100,9 @@ impl RelationCache {
         // SAFETY: forwarded caller guarantee.
         let relid = unsafe { (*relation).rd_id };
         let memory = self.memory;
-        self.entries.entry(relid).or_insert_with(|| Box::new(unsafe { build(relation, memory, text) }))
+        self.entries
+            .entry(relid)
+            .or_insert_with(|| Box::new(unsafe { build(relation, memory, text) }))
     }
 }
 
@@ -164,7 +169,11 @@ unsafe fn build(relation: pg_sys::Relation, memory: pg_sys::MemoryContext, text:
         let key_attnums = attribute_bitmap(relation, pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_IDENTITY_KEY);
         let pk_attnums = attribute_bitmap(relation, pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_PRIMARY_KEY);
         let namespace = pg_sys::get_namespace_name(class.relnamespace);
-        let schema = if namespace.is_null() { String::new() } else { catalog_name(namespace, text) };
+        let schema = if namespace.is_null() {
+            String::new()
+        } else {
+            catalog_name(namespace, text)
+        };
         let desc = (*relation).rd_att;
         let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
         let mut meta = RelationMeta {
@@ -189,6 +198,10 @@ unsafe fn build(relation: pg_sys::Relation, memory: pg_sys::MemoryContext, text:
             attribute_index.push(index);
             conversions.push(TypeConversion::lookup(attr.atttypid, memory));
         }
-        CachedRelation { meta, attribute_index, conversions }
+        CachedRelation {
+            meta,
+            attribute_index,
+            conversions,
+        }
     }
 }

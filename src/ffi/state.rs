@@ -55,20 +55,22 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
     // context; children and the callback struct are allocated in it.
     unsafe {
         let parent = (*ctx).context;
-        let change_memory = pg_sys::AllocSetContextCreateInternal(
+        let change_memory =
+            pg_sys::AllocSetContextCreateInternal(parent, c"wal2any change".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024);
+        let cache_memory = pg_sys::AllocSetContextCreateInternal(
             parent,
-            c"wal2any change".as_ptr(),
+            c"wal2any relation cache".as_ptr(),
             0,
             8 * 1024,
             8 * 1024 * 1024,
         );
-        let cache_memory =
-            pg_sys::AllocSetContextCreateInternal(parent, c"wal2any relation cache".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024);
         let state = Box::new(DecodingState {
             encoder: encode::for_options(&options),
             options,
             relations: RelationCache::new(cache_memory),
-            text: TextEncoding { server_is_utf8: pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32 },
+            text: TextEncoding {
+                server_is_utf8: pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32,
+            },
             change_memory,
             out: Vec::with_capacity(1024),
             new_values: Vec::new(),

@@ -1,0 +1,35 @@
+"""Fixtures for the client tests: a database on the throwaway cluster that
+scripts/test started (PGHOST/PGPORT/PGUSER in the environment)."""
+import os
+import uuid
+
+import psycopg2
+import pytest
+
+
+def dsn(dbname):
+    return "host={} port={} user={} dbname={}".format(
+        os.environ["PGHOST"], os.environ["PGPORT"], os.environ.get("PGUSER", "postgres"), dbname)
+
+
+@pytest.fixture
+def database():
+    """A fresh database per test; dropped with its slots afterwards."""
+    name = "wal2any_py_" + uuid.uuid4().hex[:8]
+    admin = psycopg2.connect(dsn("postgres"))
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    yield name
+    cur = admin.cursor()
+    cur.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                "WHERE database = %s AND NOT active", (name,))
+    cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.close()
+
+
+@pytest.fixture
+def conn(database):
+    c = psycopg2.connect(dsn(database))
+    c.autocommit = True
+    yield c
+    c.close()
