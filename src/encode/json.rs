@@ -198,45 +198,27 @@ impl JsonEncoder {
         }
     }
 
-    fn begin(&self, out: &mut Vec<u8>, txn: &TxnInfo) {
+    /// Begin and commit: both carry the commit LSN and time; commit adds
+    /// `end_lsn`, begin the origin.
+    fn transaction(&self, out: &mut Vec<u8>, txn: &TxnInfo, is_begin: bool) {
         let mut f = Fields::open(out);
-        f.raw("action", b"\"begin\"");
-        self.position(
-            &mut f,
-            EventPosition {
-                xid: txn.xid,
-                lsn: txn.commit_lsn,
-            },
-        );
-        if self.options.include_timestamp {
-            quoted(f.key("commit_time"), |o| {
-                pgtime::push_timestamp(o, txn.commit_time, true)
-            });
-        }
-        if let (true, Some(origin)) = (self.options.include_origin, &txn.origin) {
-            f.string("origin", origin.name.as_bytes());
-            f.display("origin_lsn", origin.lsn);
-        }
-        f.close();
-    }
-
-    fn commit(&self, out: &mut Vec<u8>, txn: &TxnInfo) {
-        let mut f = Fields::open(out);
-        f.raw("action", b"\"commit\"");
-        self.position(
-            &mut f,
-            EventPosition {
-                xid: txn.xid,
-                lsn: txn.commit_lsn,
-            },
-        );
-        if self.options.include_lsn {
+        f.raw("action", if is_begin { b"\"begin\"" } else { b"\"commit\"" });
+        let at = EventPosition {
+            xid: txn.xid,
+            lsn: txn.commit_lsn,
+        };
+        self.position(&mut f, at);
+        if self.options.include_lsn && !is_begin {
             f.display("end_lsn", txn.end_lsn);
         }
         if self.options.include_timestamp {
             quoted(f.key("commit_time"), |o| {
                 pgtime::push_timestamp(o, txn.commit_time, true)
             });
+        }
+        if let (true, true, Some(origin)) = (is_begin, self.options.include_origin, &txn.origin) {
+            f.string("origin", origin.name.as_bytes());
+            f.display("origin_lsn", origin.lsn);
         }
         f.close();
     }
@@ -411,8 +393,8 @@ impl JsonEncoder {
 
     fn encode_compact(&self, event: &Event<'_, '_>, out: &mut Vec<u8>) {
         match event {
-            Event::Begin(txn) => self.begin(out, txn),
-            Event::Commit(txn) => self.commit(out, txn),
+            Event::Begin(txn) => self.transaction(out, txn, true),
+            Event::Commit(txn) => self.transaction(out, txn, false),
             Event::Change { at, relation, change } => self.change(out, *at, relation, change),
             Event::Truncate { at, truncate } => self.truncate(out, *at, truncate),
             Event::Message { at, message } => self.message(out, *at, message),
