@@ -102,6 +102,7 @@ start_cluster() {
         echo "max_replication_slots = 20"
         echo "max_wal_senders = 20"
         echo "fsync = off"
+        echo "max_prepared_transactions = 10"
         allowed_plugins_line
         for line in "$@"; do echo "$line"; done
     } | as_root tee -a "$CLUSTER_DIR/data/postgresql.conf" >/dev/null

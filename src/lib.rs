@@ -1,10 +1,11 @@
 //! wal2any: a PostgreSQL logical decoding output plugin that turns decoded
 //! WAL into JSON (Protobuf and Avro to come).
 //!
-//! Layout: `options`, `model`, `pgtime` and `encode` are plain Rust with no
+//! Layout: `options`, `filters`, `model`, `pgtime` and `encode` are plain Rust with no
 //! pgrx imports; `ffi` holds every PostgreSQL pointer access.
 
 pub mod encode;
+pub mod filters;
 pub mod model;
 pub mod options;
 pub mod pgtime;

@@ -114,6 +114,66 @@ pub struct TxnInfo<'a> {
     /// Microseconds since 2000-01-01 UTC (PostgreSQL's TimestampTz).
     pub commit_time: i64,
     pub origin: Option<OriginInfo<'a>>,
+    /// Two-phase events: the prepared transaction's GID.
+    pub gid: Option<&'a [u8]>,
+}
+
+/// Transaction-level events; all carry `TxnInfo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnEvent {
+    Begin,
+    Commit,
+    /// Two-phase: the start and end of a prepared transaction's changes.
+    BeginPrepare,
+    Prepare,
+    CommitPrepared,
+    RollbackPrepared,
+    /// Streaming: the end of a streamed transaction.
+    StreamCommit,
+    StreamPrepare,
+}
+
+impl TxnEvent {
+    pub fn action(self) -> &'static str {
+        match self {
+            TxnEvent::Begin => "begin",
+            TxnEvent::Commit => "commit",
+            TxnEvent::BeginPrepare => "begin_prepare",
+            TxnEvent::Prepare => "prepare",
+            TxnEvent::CommitPrepared => "commit_prepared",
+            TxnEvent::RollbackPrepared => "rollback_prepared",
+            TxnEvent::StreamCommit => "stream_commit",
+            TxnEvent::StreamPrepare => "stream_prepare",
+        }
+    }
+
+    /// Whether the event opens a block of changes (begin-like).
+    pub fn opens(self) -> bool {
+        matches!(self, TxnEvent::Begin | TxnEvent::BeginPrepare)
+    }
+}
+
+/// Boundaries of a streamed block of an in-progress transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEvent {
+    Start {
+        first_segment: bool,
+    },
+    Stop,
+    /// The transaction, or only its subtransaction `subxid`, rolled back.
+    Abort {
+        subxid: Option<u32>,
+    },
+}
+
+impl StreamEvent {
+    pub fn action(self) -> &'static str {
+        match self {
+            StreamEvent::Start { .. } => "stream_start",
+            StreamEvent::Stop => "stream_stop",
+            StreamEvent::Abort { .. } => "stream_abort",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +206,11 @@ pub struct EventPosition {
     /// Toplevel transaction id, 0 when there is none (non-transactional message).
     pub xid: u32,
     pub lsn: Lsn,
+    /// Inside a streamed block: consumers need the xid to buffer by transaction.
+    pub streamed: bool,
+    /// Inside a streamed block, the subtransaction the change belongs to (0:
+    /// the toplevel one), so a `stream_abort` of that subxid can discard it.
+    pub subxid: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,8 +230,14 @@ pub struct Truncate<'r> {
 /// Everything an encoder is asked to encode.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Event<'e, 'a> {
-    Begin(&'e TxnInfo<'a>),
-    Commit(&'e TxnInfo<'a>),
+    Transaction {
+        kind: TxnEvent,
+        txn: &'e TxnInfo<'a>,
+    },
+    Stream {
+        kind: StreamEvent,
+        at: EventPosition,
+    },
     Change {
         at: EventPosition,
         relation: &'e RelationMeta,

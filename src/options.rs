@@ -3,6 +3,7 @@
 //!
 //! Plain Rust: no pgrx here, so every rule is unit-tested with `#[test]`.
 
+use crate::filters::{self, Actions, OriginFilter, PrefixFilter, TableFilter};
 use std::fmt::Write as _;
 
 /// Output formats. Only the ones listed in `BUILT_FORMATS` can be chosen;
@@ -34,6 +35,11 @@ pub struct Options {
     pub int8_as_string: bool,
     pub numeric_as_string: bool,
     pub unchanged_toast_placeholder: Option<String>,
+    pub stream_changes: bool,
+    pub origins: OriginFilter,
+    pub tables: TableFilter,
+    pub actions: Actions,
+    pub message_prefixes: PrefixFilter,
 }
 
 /// SQLSTATEs the FFI layer maps to PostgreSQL error codes.
@@ -72,6 +78,8 @@ pub enum Accepts {
     },
     /// Any string (a bare option is rejected: it needs a value).
     Text,
+    /// A comma-separated list; `\,` is a literal comma.
+    List,
 }
 
 /// A validated option value, handed to the option's setter.
@@ -89,7 +97,8 @@ pub struct OptionSpec {
     /// Formats the option affects.
     pub formats: &'static str,
     pub description: &'static str,
-    set: fn(&mut Options, Setting),
+    /// Stores the value; an `Err` says why the value is not accepted.
+    set: fn(&mut Options, Setting) -> Result<(), String>,
 }
 
 macro_rules! bool_option {
@@ -104,6 +113,26 @@ macro_rules! bool_option {
                 if let Setting::Bool(b) = s {
                     o.$field = b;
                 }
+                Ok(())
+            },
+        }
+    };
+}
+
+macro_rules! list_option {
+    ($name:literal, $desc:literal, $set:expr) => {
+        OptionSpec {
+            name: $name,
+            accepts: Accepts::List,
+            default: "(empty)",
+            formats: "all",
+            description: $desc,
+            set: |o, s| match s {
+                Setting::Text(list) => {
+                    let set: fn(&mut Options, &str) -> Result<(), String> = $set;
+                    set(o, list)
+                }
+                _ => Ok(()),
             },
         }
     };
@@ -121,6 +150,7 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
             if let Setting::Choice("json") = s {
                 o.format = Format::Json;
             }
+            Ok(())
         },
     },
     bool_option!("include-xids", include_xids, "true", "Add `xid` (the toplevel transaction id) to every event."),
@@ -147,8 +177,65 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
             if let Setting::Text(t) = s {
                 o.unchanged_toast_placeholder = Some(t.to_owned());
             }
+            Ok(())
         },
     },
+    bool_option!("stream-changes", stream_changes, "false", "Stream large in-progress transactions (`stream_start` ... `stream_commit`/`stream_abort`) instead of waiting for their commit; PostgreSQL streams once a transaction exceeds `logical_decoding_work_mem`."),
+    OptionSpec {
+        name: "only-local",
+        accepts: Accepts::Bool,
+        default: "false",
+        formats: "all",
+        description: "Pass only changes made locally: drop every transaction that carries a replication origin (what an applier sets up), so two nodes replicating to each other do not loop.",
+        set: |o, s| {
+            if let Setting::Bool(b) = s {
+                o.origins.only_local = b;
+            }
+            Ok(())
+        },
+    },
+    list_option!("include-origins", "Pass local changes and changes from these replication origins (by name) only.", |o, list| {
+        o.origins.include = filters::split_list(list);
+        Ok(())
+    }),
+    list_option!("exclude-origins", "Drop changes from these replication origins (by name).", |o, list| {
+        o.origins.exclude = filters::split_list(list);
+        Ok(())
+    }),
+    list_option!("add-tables", "Emit only tables matching these patterns: `schema.table`, `*.table`, `schema.*` (escape `,` `.` `*` and spaces in names with `\\`).", |o, list| {
+        o.tables.include = filters::parse_table_patterns(list)?;
+        Ok(())
+    }),
+    list_option!("filter-tables", "Do not emit tables matching these patterns (same syntax as `add-tables`).", |o, list| {
+        o.tables.exclude = filters::parse_table_patterns(list)?;
+        Ok(())
+    }),
+    list_option!("actions", "Emit only these operations: any of `insert`, `update`, `delete`, `truncate` (default: all).", |o, list| {
+        o.actions = filters::parse_actions(list)?;
+        Ok(())
+    }),
+    list_option!("add-msg-prefixes", "Emit only logical messages with one of these prefixes.", |o, list| {
+        o.message_prefixes.include = filters::split_list(list);
+        Ok(())
+    }),
+    list_option!("filter-msg-prefixes", "Do not emit logical messages with these prefixes.", |o, list| {
+        o.message_prefixes.exclude = filters::split_list(list);
+        Ok(())
+    }),
+];
+
+/// Pairs of options that cannot be combined (SQLSTATE 42601).
+const CONFLICTS: &[(&str, &str, &str)] = &[
+    (
+        "only-local",
+        "include-origins",
+        "only-local drops every change that has an origin",
+    ),
+    (
+        "include-origins",
+        "exclude-origins",
+        "give either the origins to pass or the ones to drop",
+    ),
 ];
 
 impl Default for Options {
@@ -170,12 +257,17 @@ impl Default for Options {
             int8_as_string: false,
             numeric_as_string: false,
             unchanged_toast_placeholder: None,
+            stream_changes: false,
+            origins: OriginFilter::default(),
+            tables: TableFilter::default(),
+            actions: Actions::default(),
+            message_prefixes: PrefixFilter::default(),
         };
         // Defaults come from the table, so the README can never disagree.
         for spec in OPTION_TABLE {
             if let Accepts::Bool = spec.accepts {
                 let value = parse_bool(spec.default).expect("table default is a boolean");
-                (spec.set)(&mut options, Setting::Bool(value));
+                (spec.set)(&mut options, Setting::Bool(value)).expect("booleans always apply");
             }
         }
         options
@@ -239,7 +331,7 @@ fn validate<'a>(spec: &OptionSpec, value: Option<&'a str>) -> Result<Setting<'a>
                 Some(format!("Accepted: {}.", built.join(", "))),
             )),
         },
-        Accepts::Text => value.map(Setting::Text).ok_or_else(|| {
+        Accepts::Text | Accepts::List => value.map(Setting::Text).ok_or_else(|| {
             invalid(
                 format!("option \"{}\" needs a value", spec.name),
                 Some(format!("Pass it as {}=VALUE.", spec.name)),
@@ -276,7 +368,30 @@ where
         }
         seen.push((name, value));
         let setting = validate(spec, value)?;
-        (spec.set)(&mut options, setting);
+        (spec.set)(&mut options, setting).map_err(|reason| {
+            invalid(
+                format!(
+                    "option \"{}\" has invalid value \"{}\": {}",
+                    name,
+                    value.unwrap_or(""),
+                    reason
+                ),
+                Some(format!("\"{}\": {}", name, spec.description)),
+            )
+        })?;
+    }
+    for (a, b, why) in CONFLICTS {
+        if seen
+            .iter()
+            .any(|(n, v)| n == a && v.is_none_or(|v| parse_bool(v) != Some(false)))
+            && seen.iter().any(|(n, _)| n == b)
+        {
+            return Err(OptionError {
+                sqlstate: SqlState::ConflictingOptions,
+                message: format!("conflicting options: \"{a}\" and \"{b}\" cannot be combined"),
+                hint: Some(format!("{why}.")),
+            });
+        }
     }
     Ok(options)
 }
@@ -286,6 +401,7 @@ fn accepts_text(accepts: Accepts) -> String {
         Accepts::Bool => "boolean".into(),
         Accepts::Choice { built, .. } => built.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", "),
         Accepts::Text => "string".into(),
+        Accepts::List => "comma-separated list".into(),
     }
 }
 
@@ -396,6 +512,46 @@ mod tests {
             let o = parse_pairs(&[(spec.name, Some(flipped))]).unwrap();
             assert_ne!(o, defaults, "option {} changed nothing", spec.name);
         }
+    }
+
+    #[test]
+    fn filter_options_parse_and_reject_bad_values() {
+        let o = parse_pairs(&[
+            ("add-tables", Some("app.*, *.audit")),
+            ("filter-tables", Some("app.secret")),
+            ("actions", Some("insert,delete")),
+            ("filter-msg-prefixes", Some("noise")),
+            ("exclude-origins", Some("node_b, node_c")),
+        ])
+        .unwrap();
+        assert!(o.tables.passes("app", "orders") && !o.tables.passes("app", "secret") && o.tables.passes("x", "audit"));
+        assert!(o.actions.insert && !o.actions.update && o.actions.delete && !o.actions.truncate);
+        assert!(!o.message_prefixes.passes(b"noise"));
+        assert_eq!(o.origins.exclude, ["node_b", "node_c"]);
+        let e = parse_pairs(&[("actions", Some("insert,merge"))]).unwrap_err();
+        assert_eq!(e.sqlstate.code(), "22023");
+        assert!(
+            e.message
+                .contains("\"actions\" has invalid value \"insert,merge\": \"merge\" is not an action"),
+            "{}",
+            e.message
+        );
+        let e = parse_pairs(&[("add-tables", Some("nodot"))]).unwrap_err();
+        assert!(e.message.contains("\"add-tables\""), "{}", e.message);
+    }
+
+    #[test]
+    fn conflicting_origin_options() {
+        let e = parse_pairs(&[("only-local", None), ("include-origins", Some("a"))]).unwrap_err();
+        assert_eq!(e.sqlstate.code(), "42601");
+        assert!(
+            e.message.contains("\"only-local\" and \"include-origins\""),
+            "{}",
+            e.message
+        );
+        assert!(parse_pairs(&[("only-local", Some("false")), ("include-origins", Some("a"))]).is_ok());
+        let e = parse_pairs(&[("include-origins", Some("a")), ("exclude-origins", Some("b"))]).unwrap_err();
+        assert_eq!(e.sqlstate, SqlState::ConflictingOptions);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use super::json_text::{pretty_print, push_embedded_json, push_string};
 use super::Encoder;
 use crate::model::{
-    ArrayValue, ColumnMeta, Event, EventPosition, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey, Truncate,
-    TxnInfo, Value,
+    ArrayValue, ColumnMeta, Event, EventPosition, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey,
+    StreamEvent, Truncate, TxnEvent, TxnInfo, Value,
 };
 use crate::options::Options;
 use crate::pgtime;
@@ -190,35 +190,59 @@ impl JsonEncoder {
     }
 
     fn position(&self, f: &mut Fields, at: EventPosition) {
-        if self.options.include_xids && at.xid != 0 {
+        if (self.options.include_xids || at.streamed) && at.xid != 0 {
             f.uint("xid", at.xid.into());
+        }
+        if at.subxid != 0 {
+            f.uint("subxid", at.subxid.into());
         }
         if self.options.include_lsn {
             f.display("lsn", at.lsn);
         }
     }
 
-    /// Begin and commit: both carry the commit LSN and time; commit adds
-    /// `end_lsn`, begin the origin.
-    fn transaction(&self, out: &mut Vec<u8>, txn: &TxnInfo, is_begin: bool) {
+    /// Transaction events: the commit (or prepare) LSN and time; closing
+    /// events add `end_lsn`, opening ones the origin; two-phase ones the GID.
+    fn transaction(&self, out: &mut Vec<u8>, kind: TxnEvent, txn: &TxnInfo) {
         let mut f = Fields::open(out);
-        f.raw("action", if is_begin { b"\"begin\"" } else { b"\"commit\"" });
+        quoted(f.key("action"), |o| o.extend_from_slice(kind.action().as_bytes()));
         let at = EventPosition {
             xid: txn.xid,
             lsn: txn.commit_lsn,
+            streamed: kind == TxnEvent::StreamCommit,
+            subxid: 0,
         };
         self.position(&mut f, at);
-        if self.options.include_lsn && !is_begin {
+        if let Some(gid) = txn.gid {
+            f.string("gid", gid);
+        }
+        if self.options.include_lsn && !kind.opens() {
             f.display("end_lsn", txn.end_lsn);
         }
         if self.options.include_timestamp {
-            quoted(f.key("commit_time"), |o| {
-                pgtime::push_timestamp(o, txn.commit_time, true)
-            });
+            let name = if kind == TxnEvent::Prepare || kind == TxnEvent::StreamPrepare {
+                "prepare_time"
+            } else {
+                "commit_time"
+            };
+            quoted(f.key(name), |o| pgtime::push_timestamp(o, txn.commit_time, true));
         }
-        if let (true, true, Some(origin)) = (is_begin, self.options.include_origin, &txn.origin) {
+        if let (true, true, Some(origin)) = (kind.opens(), self.options.include_origin, &txn.origin) {
             f.string("origin", origin.name.as_bytes());
             f.display("origin_lsn", origin.lsn);
+        }
+        f.close();
+    }
+
+    /// Stream block boundaries always carry the toplevel xid.
+    fn stream(&self, out: &mut Vec<u8>, kind: StreamEvent, at: EventPosition) {
+        let mut f = Fields::open(out);
+        quoted(f.key("action"), |o| o.extend_from_slice(kind.action().as_bytes()));
+        self.position(&mut f, EventPosition { streamed: true, ..at });
+        match kind {
+            StreamEvent::Start { first_segment } => f.bool("first_segment", first_segment),
+            StreamEvent::Abort { subxid: Some(subxid) } => f.uint("subxid", subxid.into()),
+            _ => {}
         }
         f.close();
     }
@@ -393,8 +417,8 @@ impl JsonEncoder {
 
     fn encode_compact(&self, event: &Event<'_, '_>, out: &mut Vec<u8>) {
         match event {
-            Event::Begin(txn) => self.transaction(out, txn, true),
-            Event::Commit(txn) => self.transaction(out, txn, false),
+            Event::Transaction { kind, txn } => self.transaction(out, *kind, txn),
+            Event::Stream { kind, at } => self.stream(out, *kind, *at),
             Event::Change { at, relation, change } => self.change(out, *at, relation, change),
             Event::Truncate { at, truncate } => self.truncate(out, *at, truncate),
             Event::Message { at, message } => self.message(out, *at, message),

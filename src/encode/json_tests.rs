@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{ColumnMeta, Lsn, OriginInfo, RelationMeta, ReplicaIdentity};
+use crate::model::{ColumnMeta, Lsn, OriginInfo, RelationMeta, ReplicaIdentity, StreamEvent, TxnEvent};
 use crate::options;
 use serde_json::{json, Value as J};
 
@@ -40,7 +40,12 @@ fn encode(enc: &mut JsonEncoder, event: &Event) -> J {
 
 fn change<'e>(relation: &'e RelationMeta, change: RowChange<'e, 'e>) -> Event<'e, 'e> {
     Event::Change {
-        at: EventPosition { xid: 7, lsn: Lsn(0x10) },
+        at: EventPosition {
+            xid: 7,
+            lsn: Lsn(0x10),
+            streamed: false,
+            subxid: 0,
+        },
         relation,
         change,
     }
@@ -234,6 +239,7 @@ fn begin_and_commit_carry_requested_transaction_facts() {
             name: "node_b",
             lsn: Lsn(0x99),
         }),
+        gid: None,
     };
     let mut enc = encoder(&[
         ("include-lsn", None),
@@ -241,16 +247,34 @@ fn begin_and_commit_carry_requested_transaction_facts() {
         ("include-origin", None),
     ]);
     assert_eq!(
-        encode(&mut enc, &Event::Begin(&txn)),
+        encode(
+            &mut enc,
+            &Event::Transaction {
+                kind: TxnEvent::Begin,
+                txn: &txn
+            }
+        ),
         json!({"action":"begin","xid":42,"lsn":"0/16B3748","commit_time":"2000-01-01T00:00:00.000000Z",
                "origin":"node_b","origin_lsn":"0/99"})
     );
     assert_eq!(
-        encode(&mut enc, &Event::Commit(&txn)),
+        encode(
+            &mut enc,
+            &Event::Transaction {
+                kind: TxnEvent::Commit,
+                txn: &txn
+            }
+        ),
         json!({"action":"commit","xid":42,"lsn":"0/16B3748","end_lsn":"0/16B3778","commit_time":"2000-01-01T00:00:00.000000Z"})
     );
     assert_eq!(
-        encode(&mut encoder(&[("include-xids", Some("no"))]), &Event::Begin(&txn)),
+        encode(
+            &mut encoder(&[("include-xids", Some("no"))]),
+            &Event::Transaction {
+                kind: TxnEvent::Begin,
+                txn: &txn
+            }
+        ),
         json!({"action":"begin"})
     );
 }
@@ -266,7 +290,12 @@ fn truncate_and_messages() {
     let got = encode(
         &mut encoder(&[]),
         &Event::Truncate {
-            at: EventPosition { xid: 3, lsn: Lsn(1) },
+            at: EventPosition {
+                xid: 3,
+                lsn: Lsn(1),
+                streamed: false,
+                subxid: 0,
+            },
             truncate: &t,
         },
     );
@@ -299,7 +328,12 @@ fn truncate_and_messages() {
     let got = encode(
         &mut encoder(&[]),
         &Event::Message {
-            at: EventPosition { xid: 5, lsn: Lsn(2) },
+            at: EventPosition {
+                xid: 5,
+                lsn: Lsn(2),
+                streamed: false,
+                subxid: 0,
+            },
             message: &binary,
         },
     );
@@ -316,4 +350,54 @@ fn pretty_print_spans_lines_with_the_same_document() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.lines().count() > 5, "{text}");
     assert_eq!(serde_json::from_str::<J>(&text).unwrap()["new"]["name"], "x");
+}
+
+#[test]
+fn stream_and_two_phase_events_always_say_which_transaction() {
+    let mut enc = encoder(&[("include-xids", Some("off"))]);
+    let at = EventPosition {
+        xid: 900,
+        lsn: Lsn(0x40),
+        streamed: true,
+        subxid: 0,
+    };
+    let start = Event::Stream {
+        kind: StreamEvent::Start { first_segment: true },
+        at,
+    };
+    assert_eq!(
+        encode(&mut enc, &start),
+        json!({"action":"stream_start","xid":900,"first_segment":true})
+    );
+    let abort = Event::Stream {
+        kind: StreamEvent::Abort { subxid: Some(901) },
+        at,
+    };
+    assert_eq!(
+        encode(&mut enc, &abort),
+        json!({"action":"stream_abort","xid":900,"subxid":901})
+    );
+    let r = rel(ReplicaIdentity::Default);
+    let values = [Value::BigInt(1), Value::Null, Value::Null];
+    let streamed_insert = Event::Change {
+        at,
+        relation: &r,
+        change: RowChange::Insert { new: &values },
+    };
+    assert_eq!(encode(&mut enc, &streamed_insert)["xid"], 900);
+    let txn = TxnInfo {
+        xid: 900,
+        gid: Some(b"tx-1"),
+        ..Default::default()
+    };
+    let prepare = Event::Transaction {
+        kind: TxnEvent::Prepare,
+        txn: &txn,
+    };
+    assert_eq!(encode(&mut enc, &prepare), json!({"action":"prepare","gid":"tx-1"}));
+    let commit = Event::Transaction {
+        kind: TxnEvent::StreamCommit,
+        txn: &txn,
+    };
+    assert_eq!(encode(&mut enc, &commit)["xid"], 900);
 }

@@ -1,112 +1,23 @@
 //! The decoding callbacks: they decide *what* to emit (which events, which
 //! tuple is the key) and hand events to the encoder, which decides *how*.
 
+use super::boundaries::{emit, flush_pending_open};
 use super::datum::{server_to_utf8, CanonicalOutputSettings};
-use super::state::{self, recycle, DecodingState};
+use super::state::{self, recycle};
 use super::tuple::{read_tuple, DeformBuffers};
-use crate::model::{Event, EventPosition, Lsn, Message, OriginInfo, RowChange, RowKey, Truncate, TxnInfo};
+use crate::model::{Event, EventPosition, Lsn, Message, RowChange, RowKey, Truncate};
 use pgrx::pg_sys::{self, LogicalDecodingContext as Ctx, ReorderBufferTXN as Txn};
 use std::ffi::CStr;
 
-/// Transaction facts; the origin name is looked up only when asked for.
-///
-/// # Safety
-/// `txn` must be the transaction of the running callback; the origin name is
-/// allocated in the current memory context, which must outlive `'a`.
-unsafe fn txn_info<'a>(state: &DecodingState, txn: *mut Txn, commit_lsn: pg_sys::XLogRecPtr) -> TxnInfo<'a> {
-    // SAFETY: txn is valid for the callback (caller).
-    unsafe {
-        let origin = if state.options.include_origin && (*txn).origin_id != 0 {
-            let mut name: *mut std::ffi::c_char = std::ptr::null_mut();
-            let found = pg_sys::replorigin_by_oid((*txn).origin_id, true, &mut name);
-            let name = if found && !name.is_null() {
-                std::str::from_utf8(server_to_utf8(CStr::from_ptr(name).to_bytes(), state.text)).unwrap_or("")
-            } else {
-                ""
-            };
-            Some(OriginInfo {
-                name,
-                lsn: Lsn((*txn).origin_lsn),
-            })
-        } else {
-            None
-        };
-        TxnInfo {
-            xid: (*txn).xid.into_inner(),
-            commit_lsn: Lsn(commit_lsn),
-            end_lsn: Lsn((*txn).end_lsn),
-            commit_time: (*txn).xact_time.commit_time,
-            origin,
-        }
-    }
-}
-
-/// Encodes one event and writes it as one message.
-unsafe fn emit(state: &mut DecodingState, ctx: *mut Ctx, event: &Event) {
-    state.encoder.encode(event, &mut state.out);
-    // SAFETY: ctx is the running callback's context (caller).
-    unsafe { state.write_out(ctx) };
-}
-
-/// Emits begin or commit, with the origin name allocated per change.
-unsafe fn emit_transaction_event(
-    state: &mut DecodingState,
-    ctx: *mut Ctx,
-    txn: *mut Txn,
-    lsn: pg_sys::XLogRecPtr,
-    is_begin: bool,
-) {
-    // SAFETY: forwarded caller guarantees; the origin name lives in the
-    // change memory context until the reset below.
-    unsafe {
-        let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
-        let info = txn_info(state, txn, lsn);
-        let event = if is_begin {
-            Event::Begin(&info)
-        } else {
-            Event::Commit(&info)
-        };
-        emit(state, ctx, &event);
-        pg_sys::MemoryContextSwitchTo(old_context);
-        state.end_of_change();
-    }
-}
-
-/// Writes the begin that skip-empty-xacts held back, before the first event.
-unsafe fn flush_pending_begin(state: &mut DecodingState, ctx: *mut Ctx, txn: *mut Txn) {
-    if state.begin_pending {
-        state.begin_pending = false;
-        // SAFETY: forwarded caller guarantees.
-        unsafe { emit_transaction_event(state, ctx, txn, (*txn).final_lsn, true) };
-    }
-}
-
-#[pgrx::pg_guard]
-pub unsafe extern "C-unwind" fn begin(ctx: *mut Ctx, txn: *mut Txn) {
-    // SAFETY: PostgreSQL passes the live context and transaction.
-    unsafe {
-        let state = state::of(ctx);
-        if !state.options.include_transaction {
-            return;
-        }
-        if state.options.skip_empty_xacts {
-            state.begin_pending = true;
-            return;
-        }
-        emit_transaction_event(state, ctx, txn, (*txn).final_lsn, true);
-    }
-}
-
-#[pgrx::pg_guard]
-pub unsafe extern "C-unwind" fn commit(ctx: *mut Ctx, txn: *mut Txn, commit_lsn: pg_sys::XLogRecPtr) {
-    // SAFETY: PostgreSQL passes the live context and transaction.
-    unsafe {
-        let state = state::of(ctx);
-        state.end_of_transaction();
-        if !state.options.include_transaction || std::mem::take(&mut state.begin_pending) {
-            return;
-        }
-        emit_transaction_event(state, ctx, txn, commit_lsn, false);
+/// The subtransaction of a streamed change (0 when it is the toplevel's).
+unsafe fn streamed_subxid(in_stream: bool, txn: *mut Txn, change: *mut pg_sys::ReorderBufferChange) -> u32 {
+    // SAFETY: change->txn is the (sub)transaction the change was queued in.
+    let own = unsafe { (*change).txn };
+    if !in_stream || own.is_null() || own == txn {
+        0
+    } else {
+        // SAFETY: a valid (sub)transaction.
+        unsafe { (*own).xid.into_inner() }
     }
 }
 
@@ -141,18 +52,22 @@ pub unsafe extern "C-unwind" fn change(
         let state = state::of(ctx);
         let action = (*change).action;
         use pg_sys::ReorderBufferChangeType::*;
-        if !matches!(
-            action,
-            REORDER_BUFFER_CHANGE_INSERT | REORDER_BUFFER_CHANGE_UPDATE | REORDER_BUFFER_CHANGE_DELETE
-        ) {
+        let wanted = match action {
+            REORDER_BUFFER_CHANGE_INSERT => state.options.actions.insert,
+            REORDER_BUFFER_CHANGE_UPDATE => state.options.actions.update,
+            REORDER_BUFFER_CHANGE_DELETE => state.options.actions.delete,
+            _ => return,
+        };
+        let text = state.text;
+        if state.skip_txn || !wanted || !state.relations.get(relation, text).passes_table_filter {
+            state.skipped_change(ctx);
             return;
         }
-        flush_pending_begin(state, ctx, txn);
+        flush_pending_open(state, ctx, txn);
         let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
         let settings = CanonicalOutputSettings::apply(state.utc);
         let (old_tuple, new_tuple) = change_tuples(change);
         let desc = (*relation).rd_att;
-        let text = state.text;
         let mut new_values = recycle(std::mem::take(&mut state.new_values));
         let mut old_values = recycle(std::mem::take(&mut state.old_values));
         let cached = state.relations.get(relation, text);
@@ -189,6 +104,8 @@ pub unsafe extern "C-unwind" fn change(
             let at = EventPosition {
                 xid: (*txn).xid.into_inner(),
                 lsn: Lsn((*change).lsn),
+                streamed: state.in_stream,
+                subxid: streamed_subxid(state.in_stream, txn, change),
             };
             let event = Event::Change {
                 at,
@@ -218,14 +135,25 @@ pub unsafe extern "C-unwind" fn truncate(
     // change, whose active union member is data.truncate.
     unsafe {
         let state = state::of(ctx);
-        flush_pending_begin(state, ctx, txn);
+        if state.skip_txn || !state.options.actions.truncate {
+            state.skipped_change(ctx);
+            return;
+        }
         let text = state.text;
         let relations = std::slice::from_raw_parts(relations, nrelations.max(0) as usize);
         // Copies: building one entry may invalidate another (rare, small).
-        let metas: Vec<_> = relations
-            .iter()
-            .map(|r| state.relations.get(*r, text).meta.clone())
-            .collect();
+        let mut metas = Vec::with_capacity(relations.len());
+        for relation in relations {
+            let cached = state.relations.get(*relation, text);
+            if cached.passes_table_filter {
+                metas.push(cached.meta.clone());
+            }
+        }
+        if metas.is_empty() {
+            state.skipped_change(ctx);
+            return;
+        }
+        flush_pending_open(state, ctx, txn);
         let flags = &(*change).data.truncate;
         let truncate = Truncate {
             relations: metas.iter().collect(),
@@ -235,6 +163,8 @@ pub unsafe extern "C-unwind" fn truncate(
         let at = EventPosition {
             xid: (*txn).xid.into_inner(),
             lsn: Lsn((*change).lsn),
+            streamed: state.in_stream,
+            subxid: streamed_subxid(state.in_stream, txn, change),
         };
         emit(
             state,
@@ -261,8 +191,13 @@ pub unsafe extern "C-unwind" fn message(
     // bytes; txn is NULL for a non-transactional message without an xid.
     unsafe {
         let state = state::of(ctx);
+        let prefix = CStr::from_ptr(prefix).to_bytes();
+        if (transactional && state.skip_txn) || !state.options.message_prefixes.passes(prefix) {
+            state.skipped_change(ctx);
+            return;
+        }
         if transactional {
-            flush_pending_begin(state, ctx, txn);
+            flush_pending_open(state, ctx, txn);
         }
         let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
         let xid = if txn.is_null() { 0 } else { (*txn).xid.into_inner() };
@@ -273,14 +208,19 @@ pub unsafe extern "C-unwind" fn message(
         };
         let message = Message {
             transactional,
-            prefix: server_to_utf8(CStr::from_ptr(prefix).to_bytes(), state.text),
+            prefix: server_to_utf8(prefix, state.text),
             content,
         };
         emit(
             state,
             ctx,
             &Event::Message {
-                at: EventPosition { xid, lsn: Lsn(lsn) },
+                at: EventPosition {
+                    xid,
+                    lsn: Lsn(lsn),
+                    streamed: transactional && state.in_stream,
+                    subxid: 0,
+                },
                 message: &message,
             },
         );

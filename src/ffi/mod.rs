@@ -1,6 +1,7 @@
 //! The FFI layer: every `pg_sys` pointer access lives under this module.
 //! The rest of the crate (options, model, encoders) is plain Rust.
 
+mod boundaries;
 mod callbacks;
 mod datum;
 #[cfg(any(test, feature = "pg_test"))]
@@ -25,11 +26,27 @@ pub unsafe extern "C-unwind" fn _PG_output_plugin_init(cb: *mut pg_sys::OutputPl
     let cb = unsafe { &mut *cb };
     cb.startup_cb = Some(startup);
     cb.shutdown_cb = Some(shutdown);
-    cb.begin_cb = Some(callbacks::begin);
-    cb.commit_cb = Some(callbacks::commit);
+    cb.begin_cb = Some(boundaries::begin);
+    cb.commit_cb = Some(boundaries::commit);
     cb.change_cb = Some(callbacks::change);
     cb.truncate_cb = Some(callbacks::truncate);
     cb.message_cb = Some(callbacks::message);
+    cb.filter_by_origin_cb = Some(boundaries::filter_by_origin);
+    // Two-phase: used when the slot was created with two-phase enabled.
+    cb.filter_prepare_cb = Some(boundaries::filter_prepare);
+    cb.begin_prepare_cb = Some(boundaries::begin_prepare);
+    cb.prepare_cb = Some(boundaries::prepare);
+    cb.commit_prepared_cb = Some(boundaries::commit_prepared);
+    cb.rollback_prepared_cb = Some(boundaries::rollback_prepared);
+    // Streaming: used only with stream-changes (see startup).
+    cb.stream_start_cb = Some(boundaries::stream_start);
+    cb.stream_stop_cb = Some(boundaries::stream_stop);
+    cb.stream_abort_cb = Some(boundaries::stream_abort);
+    cb.stream_commit_cb = Some(boundaries::stream_commit);
+    cb.stream_prepare_cb = Some(boundaries::stream_prepare);
+    cb.stream_change_cb = Some(callbacks::change);
+    cb.stream_message_cb = Some(callbacks::message);
+    cb.stream_truncate_cb = Some(callbacks::truncate);
 }
 
 /// (name, value) pairs from `ctx->output_plugin_options`; `None` is a bare option.
@@ -92,6 +109,9 @@ unsafe extern "C-unwind" fn startup(
             pg_sys::OutputPluginOutputType::OUTPUT_PLUGIN_TEXTUAL_OUTPUT
         };
         (*opt).receive_rewrites = false;
+        // PostgreSQL enables streaming when the stream callbacks exist; the
+        // consumer must ask for it (it has to buffer or discard per xid).
+        (*ctx).streaming &= options.stream_changes;
         state::install(ctx, options);
     }
 }

@@ -167,7 +167,7 @@ mod tests {
         // SAFETY: the relation is opened and closed here, inside the test transaction.
         unsafe {
             let relation = pg_sys::RelationIdGetRelation(oid);
-            let mut cache = RelationCache::new(pg_sys::CurrentMemoryContext);
+            let mut cache = RelationCache::new(pg_sys::CurrentMemoryContext, Default::default());
             let entry = cache.get(relation, UTF8);
             let names: Vec<_> = entry.meta.columns.iter().map(|c| c.name.as_str()).collect();
             assert_eq!(names, ["a", "Mixed \"Case\"", "g"]);

@@ -7,6 +7,7 @@
 //! in a process-local queue that the callbacks drain before each lookup.
 
 use super::datum::{server_to_utf8, TextEncoding, TypeConversion};
+use crate::filters::TableFilter;
 use crate::model::{ColumnMeta, RelationMeta, ReplicaIdentity};
 use pgrx::pg_sys::{self, Oid};
 use std::cell::{Cell, RefCell};
@@ -19,6 +20,10 @@ pub struct CachedRelation {
     /// For each entry of `meta.columns`: its index in the tuple descriptor.
     pub attribute_index: Vec<usize>,
     pub conversions: Vec<TypeConversion>,
+    /// The table passes add-tables/filter-tables (decided once per relation).
+    pub passes_table_filter: bool,
+    /// Attributes in the descriptor the entry was built from.
+    pub natts: usize,
 }
 
 /// More queued relids than this and we just drop the whole cache.
@@ -55,6 +60,7 @@ unsafe extern "C-unwind" fn relcache_invalidated(_arg: pg_sys::Datum, relid: Oid
 
 pub struct RelationCache {
     entries: HashMap<Oid, Box<CachedRelation>>,
+    tables: TableFilter,
     /// Holds fn_extra allocations of the cached output functions.
     memory: pg_sys::MemoryContext,
 }
@@ -62,7 +68,7 @@ pub struct RelationCache {
 impl RelationCache {
     /// # Safety
     /// `memory` must live as long as the cache (a child of the decoding context).
-    pub unsafe fn new(memory: pg_sys::MemoryContext) -> Self {
+    pub unsafe fn new(memory: pg_sys::MemoryContext, tables: TableFilter) -> Self {
         if !CALLBACK_REGISTERED.get() {
             // SAFETY: registering a static function; PostgreSQL keeps it for
             // the backend's life, hence once per process.
@@ -73,6 +79,7 @@ impl RelationCache {
         QUEUE.with_borrow_mut(|q| *q = InvalidationQueue::default());
         RelationCache {
             entries: HashMap::new(),
+            tables,
             memory,
         }
     }
@@ -98,11 +105,16 @@ impl RelationCache {
     pub unsafe fn get(&mut self, relation: pg_sys::Relation, text: TextEncoding) -> &CachedRelation {
         self.apply_invalidations();
         // SAFETY: forwarded caller guarantee.
-        let relid = unsafe { (*relation).rd_id };
-        let memory = self.memory;
+        let (relid, natts) = unsafe { ((*relation).rd_id, (*(*relation).rd_att).natts as usize) };
+        // A descriptor of another shape than the entry's means an invalidation
+        // we did not see: rebuild rather than misread tuples.
+        if self.entries.get(&relid).is_some_and(|e| e.natts != natts) {
+            self.entries.remove(&relid);
+        }
+        let (memory, tables) = (self.memory, &self.tables);
         self.entries
             .entry(relid)
-            .or_insert_with(|| Box::new(unsafe { build(relation, memory, text) }))
+            .or_insert_with(|| Box::new(unsafe { build(relation, memory, text, tables) }))
     }
 }
 
@@ -160,7 +172,12 @@ unsafe fn type_name(type_oid: Oid, typmod: i32, with_typmod: bool) -> String {
     }
 }
 
-unsafe fn build(relation: pg_sys::Relation, memory: pg_sys::MemoryContext, text: TextEncoding) -> CachedRelation {
+unsafe fn build(
+    relation: pg_sys::Relation,
+    memory: pg_sys::MemoryContext,
+    text: TextEncoding,
+    tables: &TableFilter,
+) -> CachedRelation {
     // SAFETY: `relation` is open (caller); rd_rel and rd_att are valid for it,
     // and catalog lookups run inside the decoding transaction.
     unsafe {
@@ -198,10 +215,13 @@ unsafe fn build(relation: pg_sys::Relation, memory: pg_sys::MemoryContext, text:
             attribute_index.push(index);
             conversions.push(TypeConversion::lookup(attr.atttypid, memory));
         }
+        let passes_table_filter = tables.passes(&meta.schema, &meta.table);
         CachedRelation {
             meta,
             attribute_index,
             conversions,
+            passes_table_filter,
+            natts: attrs.len(),
         }
     }
 }

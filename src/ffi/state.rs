@@ -5,9 +5,10 @@
 use super::datum::TextEncoding;
 use super::relcache::RelationCache;
 use crate::encode::{self, Encoder};
-use crate::model::Value;
+use crate::model::{TxnEvent, Value};
 use crate::options::Options;
 use pgrx::pg_sys;
+use std::collections::HashMap;
 
 pub struct DecodingState {
     pub options: Options,
@@ -23,11 +24,25 @@ pub struct DecodingState {
     pub old_values: Vec<Value<'static>>,
     pub datums: Vec<pg_sys::Datum>,
     pub nulls: Vec<bool>,
-    /// With skip-empty-xacts: begin is written only before the first event.
-    pub begin_pending: bool,
+    /// With skip-empty-xacts: the begin (or begin_prepare) held back until
+    /// the transaction's first event.
+    pub pending_open: Option<TxnEvent>,
+    /// The current transaction comes from a filtered-out origin.
+    pub skip_txn: bool,
+    /// Between stream_start and stream_stop.
+    pub in_stream: bool,
+    /// Replication origin id -> whether its changes pass the origin filter.
+    pub origin_passes: HashMap<u16, bool>,
+    /// Changes filtered out since the last progress report.
+    pub skipped_changes: u32,
     /// The UTC zone, pinned while values are converted (may be NULL).
     pub utc: *mut pg_sys::pg_tz,
 }
+
+/// Report progress after this many filtered-out changes in a row, so a
+/// consumer sees the walsender alive during long filtered transactions
+/// (pgoutput uses the same threshold).
+const PROGRESS_EVERY_SKIPPED: u32 = 100;
 
 /// A buffer that grew past this for one huge row is released at commit.
 const MAX_RETAINED_BUFFER: usize = 8 << 20;
@@ -64,10 +79,11 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
             8 * 1024,
             8 * 1024 * 1024,
         );
+        let tables = options.tables.clone();
         let state = Box::new(DecodingState {
             encoder: encode::for_options(&options),
             options,
-            relations: RelationCache::new(cache_memory),
+            relations: RelationCache::new(cache_memory, tables),
             text: TextEncoding {
                 server_is_utf8: pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32,
             },
@@ -77,7 +93,11 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
             old_values: Vec::new(),
             datums: Vec::new(),
             nulls: Vec::new(),
-            begin_pending: false,
+            pending_open: None,
+            skip_txn: false,
+            in_stream: false,
+            origin_passes: HashMap::new(),
+            skipped_changes: 0,
             utc: pg_sys::pg_tzset(c"UTC".as_ptr()),
         });
         let raw = Box::into_raw(state);
@@ -124,6 +144,20 @@ impl DecodingState {
     pub fn end_of_change(&mut self) {
         // SAFETY: nothing borrowed from this context survives the change.
         unsafe { pg_sys::MemoryContextReset(self.change_memory) };
+    }
+
+    /// Counts a change that a filter dropped; reports progress every
+    /// `PROGRESS_EVERY_SKIPPED` of them (a no-op outside a walsender).
+    ///
+    /// # Safety
+    /// `ctx` must be the decoding context of a running callback.
+    pub unsafe fn skipped_change(&mut self, ctx: *mut pg_sys::LogicalDecodingContext) {
+        self.skipped_changes += 1;
+        if self.skipped_changes >= PROGRESS_EVERY_SKIPPED {
+            self.skipped_changes = 0;
+            // SAFETY: a valid context; PostgreSQL checks for a progress callback.
+            unsafe { pg_sys::OutputPluginUpdateProgress(ctx, false) };
+        }
     }
 
     pub fn end_of_transaction(&mut self) {

@@ -1,0 +1,297 @@
+//! Transaction boundaries: begin/commit, the two-phase set, stream blocks,
+//! and the replication-origin filter that decides whole transactions.
+
+use super::datum::server_to_utf8;
+use super::state::{self, DecodingState};
+use crate::model::{Event, EventPosition, Lsn, OriginInfo, StreamEvent, TxnEvent, TxnInfo};
+use pgrx::pg_sys::{self, LogicalDecodingContext as Ctx, ReorderBufferTXN as Txn};
+use std::ffi::CStr;
+
+/// The name of replication origin `id` (`None` if it no longer exists).
+///
+/// # Safety
+/// Catalog access: must run inside the decoding transaction; the name is
+/// allocated in the current memory context, which must outlive `'a`.
+unsafe fn origin_name<'a>(state: &DecodingState, id: u16) -> Option<&'a str> {
+    let mut name: *mut std::ffi::c_char = std::ptr::null_mut();
+    // SAFETY: replorigin_by_oid with missing_ok returns false when absent.
+    unsafe {
+        if !pg_sys::replorigin_by_oid(id, true, &mut name) || name.is_null() {
+            return None;
+        }
+        std::str::from_utf8(server_to_utf8(CStr::from_ptr(name).to_bytes(), state.text)).ok()
+    }
+}
+
+/// Whether `txn`'s changes pass the origin filter; caches the answer per
+/// origin so `filter_by_origin` can drop later transactions before decoding.
+///
+/// # Safety
+/// As `origin_name`; `txn` must be valid.
+unsafe fn passes_origin_filter(state: &mut DecodingState, txn: *mut Txn) -> bool {
+    // SAFETY: forwarded caller guarantees.
+    unsafe {
+        let id = (*txn).origin_id;
+        if id == 0 || !state.options.origins.is_active() {
+            return true;
+        }
+        if let Some(passes) = state.origin_passes.get(&id) {
+            return *passes;
+        }
+        let passes = state.options.origins.passes_origin(origin_name(state, id));
+        state.origin_passes.insert(id, passes);
+        passes
+    }
+}
+
+/// Transaction facts; the origin name is looked up only when asked for.
+///
+/// # Safety
+/// As `origin_name`; `txn` must be the running callback's transaction.
+unsafe fn txn_info<'a>(state: &DecodingState, txn: *mut Txn, lsn: pg_sys::XLogRecPtr) -> TxnInfo<'a> {
+    // SAFETY: txn is valid for the callback (caller).
+    unsafe {
+        let origin = if state.options.include_origin && (*txn).origin_id != 0 {
+            let name = origin_name(state, (*txn).origin_id).unwrap_or("");
+            Some(OriginInfo {
+                name,
+                lsn: Lsn((*txn).origin_lsn),
+            })
+        } else {
+            None
+        };
+        let gid = (*txn).gid;
+        TxnInfo {
+            xid: (*txn).xid.into_inner(),
+            commit_lsn: Lsn(lsn),
+            end_lsn: Lsn((*txn).end_lsn),
+            // commit_time and prepare_time share this union's storage.
+            commit_time: (*txn).xact_time.commit_time,
+            origin,
+            gid: (!gid.is_null()).then(|| server_to_utf8(CStr::from_ptr(gid).to_bytes(), state.text)),
+        }
+    }
+}
+
+/// Encodes one event and writes it as one message.
+///
+/// # Safety
+/// `ctx` must be the running callback's context.
+pub unsafe fn emit(state: &mut DecodingState, ctx: *mut Ctx, event: &Event) {
+    state.encoder.encode(event, &mut state.out);
+    // SAFETY: forwarded caller guarantee.
+    unsafe { state.write_out(ctx) };
+}
+
+/// Emits a transaction event, with names allocated per event.
+unsafe fn emit_transaction(
+    state: &mut DecodingState,
+    ctx: *mut Ctx,
+    txn: *mut Txn,
+    lsn: pg_sys::XLogRecPtr,
+    kind: TxnEvent,
+) {
+    // SAFETY: forwarded caller guarantees; names live in the change memory
+    // context until the reset below.
+    unsafe {
+        let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
+        let info = txn_info(state, txn, lsn);
+        emit(state, ctx, &Event::Transaction { kind, txn: &info });
+        pg_sys::MemoryContextSwitchTo(old_context);
+        state.end_of_change();
+    }
+}
+
+/// Writes the begin that skip-empty-xacts held back, before the first event.
+///
+/// # Safety
+/// `ctx` and `txn` must be the running callback's.
+pub unsafe fn flush_pending_open(state: &mut DecodingState, ctx: *mut Ctx, txn: *mut Txn) {
+    if let Some(kind) = state.pending_open.take() {
+        // SAFETY: forwarded caller guarantees.
+        unsafe { emit_transaction(state, ctx, txn, (*txn).final_lsn, kind) };
+    }
+}
+
+/// begin / begin_prepare: decide the transaction's origin, then open it.
+unsafe fn open_transaction(ctx: *mut Ctx, txn: *mut Txn, kind: TxnEvent) {
+    // SAFETY: PostgreSQL passes the live context and transaction.
+    unsafe {
+        let state = state::of(ctx);
+        state.skip_txn = !passes_origin_filter(state, txn);
+        state.pending_open = None;
+        if state.skip_txn || !state.options.include_transaction {
+            return;
+        }
+        if state.options.skip_empty_xacts {
+            state.pending_open = Some(kind);
+            return;
+        }
+        emit_transaction(state, ctx, txn, (*txn).final_lsn, kind);
+    }
+}
+
+/// commit / prepare: close the transaction unless nothing of it was written.
+unsafe fn close_transaction(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys::XLogRecPtr, kind: TxnEvent) {
+    // SAFETY: PostgreSQL passes the live context and transaction.
+    unsafe {
+        let state = state::of(ctx);
+        state.end_of_transaction();
+        let nothing_written = state.pending_open.take().is_some();
+        if state.skip_txn || nothing_written {
+            // Tell a walsender the transaction is done, so the slot can advance.
+            pg_sys::OutputPluginUpdateProgress(ctx, true);
+            return;
+        }
+        if state.options.include_transaction {
+            emit_transaction(state, ctx, txn, lsn, kind);
+        }
+    }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn begin(ctx: *mut Ctx, txn: *mut Txn) {
+    // SAFETY: PostgreSQL's arguments.
+    unsafe { open_transaction(ctx, txn, TxnEvent::Begin) }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn commit(ctx: *mut Ctx, txn: *mut Txn, commit_lsn: pg_sys::XLogRecPtr) {
+    // SAFETY: PostgreSQL's arguments.
+    unsafe { close_transaction(ctx, txn, commit_lsn, TxnEvent::Commit) }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn begin_prepare(ctx: *mut Ctx, txn: *mut Txn) {
+    // SAFETY: PostgreSQL's arguments.
+    unsafe { open_transaction(ctx, txn, TxnEvent::BeginPrepare) }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn prepare(ctx: *mut Ctx, txn: *mut Txn, prepare_lsn: pg_sys::XLogRecPtr) {
+    // SAFETY: PostgreSQL's arguments.
+    unsafe { close_transaction(ctx, txn, prepare_lsn, TxnEvent::Prepare) }
+}
+
+/// Events that stand alone (COMMIT/ROLLBACK PREPARED, the end of a stream):
+/// emitted unless the transaction's origin is filtered out.
+unsafe fn standalone_transaction_event(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys::XLogRecPtr, kind: TxnEvent) {
+    // SAFETY: PostgreSQL passes the live context and transaction.
+    unsafe {
+        let state = state::of(ctx);
+        state.end_of_transaction();
+        if passes_origin_filter(state, txn) {
+            emit_transaction(state, ctx, txn, lsn, kind);
+        } else {
+            pg_sys::OutputPluginUpdateProgress(ctx, true);
+        }
+    }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn commit_prepared(ctx: *mut Ctx, txn: *mut Txn, commit_lsn: pg_sys::XLogRecPtr) {
+    // SAFETY: PostgreSQL's arguments.
+    unsafe { standalone_transaction_event(ctx, txn, commit_lsn, TxnEvent::CommitPrepared) }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn rollback_prepared(
+    ctx: *mut Ctx,
+    txn: *mut Txn,
+    prepare_end_lsn: pg_sys::XLogRecPtr,
+    _prepare_time: pg_sys::TimestampTz,
+) {
+    // SAFETY: PostgreSQL's arguments.
+    unsafe { standalone_transaction_event(ctx, txn, prepare_end_lsn, TxnEvent::RollbackPrepared) }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn stream_commit(ctx: *mut Ctx, txn: *mut Txn, commit_lsn: pg_sys::XLogRecPtr) {
+    // SAFETY: PostgreSQL's arguments.
+    unsafe { standalone_transaction_event(ctx, txn, commit_lsn, TxnEvent::StreamCommit) }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn stream_prepare(ctx: *mut Ctx, txn: *mut Txn, prepare_lsn: pg_sys::XLogRecPtr) {
+    // SAFETY: PostgreSQL's arguments.
+    unsafe { standalone_transaction_event(ctx, txn, prepare_lsn, TxnEvent::StreamPrepare) }
+}
+
+/// Emits a stream block boundary for `txn`'s toplevel transaction.
+unsafe fn stream_boundary(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys::XLogRecPtr, kind: StreamEvent) {
+    // SAFETY: PostgreSQL passes the live context and transaction; toptxn is
+    // set for subtransactions only.
+    unsafe {
+        let state = state::of(ctx);
+        let top = if (*txn).toptxn.is_null() { txn } else { (*txn).toptxn };
+        if matches!(kind, StreamEvent::Start { .. }) {
+            state.skip_txn = !passes_origin_filter(state, top);
+        }
+        if state.skip_txn {
+            return;
+        }
+        let at = EventPosition {
+            xid: (*top).xid.into_inner(),
+            lsn: Lsn(lsn),
+            streamed: true,
+            subxid: 0,
+        };
+        emit(state, ctx, &Event::Stream { kind, at });
+    }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn stream_start(ctx: *mut Ctx, txn: *mut Txn) {
+    // SAFETY: PostgreSQL's arguments.
+    unsafe {
+        let first_segment = (*txn).txn_flags & pg_sys::RBTXN_IS_STREAMED == 0;
+        state::of(ctx).in_stream = true;
+        stream_boundary(ctx, txn, (*txn).first_lsn, StreamEvent::Start { first_segment });
+    }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn stream_stop(ctx: *mut Ctx, txn: *mut Txn) {
+    // SAFETY: PostgreSQL's arguments.
+    unsafe {
+        stream_boundary(ctx, txn, (*txn).final_lsn, StreamEvent::Stop);
+        state::of(ctx).in_stream = false;
+    }
+}
+
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn stream_abort(ctx: *mut Ctx, txn: *mut Txn, abort_lsn: pg_sys::XLogRecPtr) {
+    // SAFETY: PostgreSQL's arguments.
+    unsafe {
+        let subxid = (!(*txn).toptxn.is_null()).then(|| (*txn).xid.into_inner());
+        let state = state::of(ctx);
+        let top = if (*txn).toptxn.is_null() { txn } else { (*txn).toptxn };
+        state.skip_txn = !passes_origin_filter(state, top);
+        stream_boundary(ctx, txn, abort_lsn, StreamEvent::Abort { subxid });
+    }
+}
+
+/// Drops changes from filtered origins before PostgreSQL decodes them.
+/// Outside a transaction no catalog lookup is possible, so origins not yet
+/// seen pass here and are decided at their transaction's begin.
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn filter_by_origin(ctx: *mut Ctx, origin_id: pg_sys::RepOriginId) -> bool {
+    // SAFETY: PostgreSQL passes the live context.
+    let state = unsafe { state::of(ctx) };
+    let origins = &state.options.origins;
+    if origin_id == 0 || !origins.is_active() {
+        return false;
+    }
+    origins.only_local || state.origin_passes.get(&origin_id).is_some_and(|passes| !passes)
+}
+
+/// Prepared transactions are all decoded at PREPARE (when the slot has
+/// two-phase enabled); none is held back until COMMIT PREPARED.
+#[pgrx::pg_guard]
+pub unsafe extern "C-unwind" fn filter_prepare(
+    _ctx: *mut Ctx,
+    _xid: pg_sys::TransactionId,
+    _gid: *const std::ffi::c_char,
+) -> bool {
+    false
+}
