@@ -21,6 +21,9 @@ def database():
     admin.cursor().execute(f"CREATE DATABASE {name}")
     yield name
     cur = admin.cursor()
+    cur.execute("SELECT gid FROM pg_prepared_xacts WHERE database = %s", (name,))
+    for (gid,) in cur.fetchall():
+        cur.execute("ROLLBACK PREPARED %s", (gid,))
     cur.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
                 "WHERE database = %s AND NOT active", (name,))
     cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
