@@ -345,16 +345,33 @@ pub fn parse<'a, I>(pairs: I) -> Result<Options, OptionError>
 where
     I: IntoIterator<Item = (&'a str, Option<&'a str>)>,
 {
-    let mut options = Options::default();
-    let mut seen: Vec<(&str, Option<&str>)> = Vec::new();
-    for (name, value) in pairs {
-        let Some(spec) = OPTION_TABLE.iter().find(|s| s.name == name) else {
-            return Err(invalid(
-                format!("option \"{}\" = \"{}\" is unknown", name, value.unwrap_or("(no value)")),
-                Some(format!("Accepted options: {}.", accepted_names())),
-            ));
-        };
-        if let Some((_, earlier)) = seen.iter().find(|(n, _)| *n == name) {
+    parse_layered(&[], pairs)
+}
+
+/// The setting that gives `option` a default: `wal2any.include_xids` for
+/// `include-xids` (setting names cannot contain hyphens).
+pub fn setting_name(option: &str) -> String {
+    format!("wal2any.{}", option.replace('-', "_"))
+}
+
+/// Validates a `wal2any.<option>` setting; the empty string means "not set".
+pub fn check_setting(option: &str, value: &str) -> Result<(), OptionError> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    parse_layered(&[(option, value)], std::iter::empty()).map(|_| ())
+}
+
+/// Parses plugin options over defaults from settings: an option given as a
+/// plugin option overrides its setting; duplicates are checked among plugin
+/// options, conflicts among the effective values.
+pub fn parse_layered<'a, I>(defaults: &[(&'a str, &'a str)], pairs: I) -> Result<Options, OptionError>
+where
+    I: IntoIterator<Item = (&'a str, Option<&'a str>)>,
+{
+    let pairs: Vec<(&str, Option<&str>)> = pairs.into_iter().collect();
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if let Some((_, earlier)) = pairs[..i].iter().find(|(n, _)| n == name) {
             return Err(OptionError {
                 sqlstate: SqlState::ConflictingOptions,
                 message: format!(
@@ -366,26 +383,51 @@ where
                 hint: Some("Give each option once.".into()),
             });
         }
-        seen.push((name, value));
-        let setting = validate(spec, value)?;
-        (spec.set)(&mut options, setting).map_err(|reason| {
-            invalid(
-                format!(
-                    "option \"{}\" has invalid value \"{}\": {}",
-                    name,
-                    value.unwrap_or(""),
-                    reason
-                ),
-                Some(format!("\"{}\": {}", name, spec.description)),
-            )
-        })?;
     }
-    for (a, b, why) in CONFLICTS {
-        if seen
+    let overridden = |name: &str| pairs.iter().any(|(n, _)| *n == name);
+    let effective: Vec<(&str, Option<&str>)> = defaults
+        .iter()
+        .filter(|(name, _)| !overridden(name))
+        .map(|(name, value)| (*name, Some(*value)))
+        .chain(pairs.iter().copied())
+        .collect();
+    let mut options = Options::default();
+    for (name, value) in &effective {
+        apply(&mut options, name, *value)?;
+    }
+    check_conflicts(&effective)?;
+    Ok(options)
+}
+
+fn apply(options: &mut Options, name: &str, value: Option<&str>) -> Result<(), OptionError> {
+    let Some(spec) = OPTION_TABLE.iter().find(|s| s.name == name) else {
+        return Err(invalid(
+            format!("option \"{}\" = \"{}\" is unknown", name, value.unwrap_or("(no value)")),
+            Some(format!("Accepted options: {}.", accepted_names())),
+        ));
+    };
+    let setting = validate(spec, value)?;
+    (spec.set)(options, setting).map_err(|reason| {
+        invalid(
+            format!(
+                "option \"{}\" has invalid value \"{}\": {}",
+                name,
+                value.unwrap_or(""),
+                reason
+            ),
+            Some(format!("\"{}\": {}", name, spec.description)),
+        )
+    })
+}
+
+fn check_conflicts(effective: &[(&str, Option<&str>)]) -> Result<(), OptionError> {
+    let enabled = |name: &str| {
+        effective
             .iter()
-            .any(|(n, v)| n == a && v.is_none_or(|v| parse_bool(v) != Some(false)))
-            && seen.iter().any(|(n, _)| n == b)
-        {
+            .any(|(n, v)| *n == name && v.is_none_or(|v| parse_bool(v) != Some(false)))
+    };
+    for (a, b, why) in CONFLICTS {
+        if enabled(a) && effective.iter().any(|(n, _)| n == b) {
             return Err(OptionError {
                 sqlstate: SqlState::ConflictingOptions,
                 message: format!("conflicting options: \"{a}\" and \"{b}\" cannot be combined"),
@@ -393,7 +435,7 @@ where
             });
         }
     }
-    Ok(options)
+    Ok(())
 }
 
 fn accepts_text(accepts: Accepts) -> String {
@@ -552,6 +594,35 @@ mod tests {
         assert!(parse_pairs(&[("only-local", Some("false")), ("include-origins", Some("a"))]).is_ok());
         let e = parse_pairs(&[("include-origins", Some("a")), ("exclude-origins", Some("b"))]).unwrap_err();
         assert_eq!(e.sqlstate, SqlState::ConflictingOptions);
+    }
+
+    #[test]
+    fn settings_give_defaults_that_plugin_options_override() {
+        let defaults = [
+            ("include-xids", "off"),
+            ("skip-empty-xacts", "on"),
+            ("add-tables", "app.*"),
+        ];
+        let o = parse_layered(&defaults, [("include-xids", Some("on"))]).unwrap();
+        assert!(o.include_xids, "plugin option wins");
+        assert!(o.skip_empty_xacts && !o.tables.passes("public", "t"), "defaults apply");
+        // a plugin option equal to a setting is not a duplicate
+        assert!(parse_layered(&[("include-lsn", "on")], [("include-lsn", Some("on"))]).is_ok());
+        // conflicts are judged on the effective values
+        let e = parse_layered(&[("only-local", "on")], [("include-origins", Some("a"))]).unwrap_err();
+        assert_eq!(e.sqlstate, SqlState::ConflictingOptions);
+        assert!(parse_layered(
+            &[("only-local", "on")],
+            [("only-local", Some("off")), ("include-origins", Some("a"))]
+        )
+        .is_ok());
+        assert_eq!(setting_name("include-xids"), "wal2any.include_xids");
+        assert!(check_setting("include-xids", "").is_ok());
+        assert!(check_setting("include-xids", "perhaps")
+            .unwrap_err()
+            .message
+            .contains("\"perhaps\""));
+        assert!(check_setting("actions", "insert,update").is_ok());
     }
 
     #[test]

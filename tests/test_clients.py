@@ -18,9 +18,10 @@ from conftest import dsn
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 
 
-def recvlogical(database, *args, check=True):
+def recvlogical(database, *args, check=True, env=None):
     cmd = [f"{PG_BIN}/pg_recvlogical", "-d", dsn(database), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=check)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=check,
+                          env=None if env is None else {**os.environ, **env})
 
 
 def current_lsn(cur):
@@ -133,3 +134,17 @@ def test_replication_protocol_create_slot_export_snapshot_and_stream(conn, datab
         time.sleep(0.1)
     repl.close()
     assert advanced, "feedback advanced the slot"
+
+
+def test_settings_from_pgoptions_reach_the_walsender(conn, database):
+    """A consumer that cannot pass plugin options sets defaults per connection."""
+    recvlogical(database, "--slot", "opts", "--create-slot", "--plugin=wal2any")
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    cur.execute("INSERT INTO t VALUES (1)")
+    end = current_lsn(cur)
+    settings = {"PGOPTIONS": "-c wal2any.include_xids=off -c wal2any.include_lsn=on -c wal2any.skip_empty_xacts=on"}
+    result = recvlogical(database, "--slot", "opts", "--start", "--no-loop", "--endpos", end, "-f", "-", env=settings)
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert [e["action"] for e in events] == ["begin", "insert", "commit"]
+    assert all("lsn" in e and "xid" not in e for e in events)

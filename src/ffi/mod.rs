@@ -7,6 +7,7 @@ mod datum;
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;
 mod relcache;
+mod settings;
 mod state;
 mod tuple;
 
@@ -14,6 +15,13 @@ use crate::options::{self, OptionError, SqlState};
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
 use std::ffi::CStr;
+
+/// Runs when PostgreSQL loads the library: defines the `wal2any.*` settings.
+/// (`pg_guard` exports `_PG_init` unmangled itself.)
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::register();
+}
 
 /// Entry point PostgreSQL looks up when a slot names this library.
 ///
@@ -100,7 +108,9 @@ unsafe extern "C-unwind" fn startup(
     // SAFETY: PostgreSQL passes its live decoding context and options struct.
     unsafe {
         let pairs = plugin_option_pairs((*ctx).output_plugin_options);
-        let parsed = options::parse(pairs.iter().map(|(n, v)| (n.as_str(), v.as_deref())));
+        let defaults = settings::defaults();
+        let defaults: Vec<(&str, &str)> = defaults.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let parsed = options::parse_layered(&defaults, pairs.iter().map(|(n, v)| (n.as_str(), v.as_deref())));
         let options = parsed.unwrap_or_else(|e| report_option_error(e));
         let binary = crate::encode::for_options(&options).is_binary();
         (*opt).output_type = if binary {
