@@ -12,22 +12,45 @@ def dsn(dbname):
         os.environ["PGHOST"], os.environ["PGPORT"], os.environ.get("PGUSER", "postgres"), dbname)
 
 
-@pytest.fixture
-def database():
-    """A fresh database per test; dropped with its slots afterwards."""
+def create_database():
     name = "wal2any_py_" + uuid.uuid4().hex[:8]
     admin = psycopg2.connect(dsn("postgres"))
     admin.autocommit = True
     admin.cursor().execute(f"CREATE DATABASE {name}")
-    yield name
+    admin.close()
+    return name
+
+
+def drop_database(name):
+    """Drops a test database with what would keep it alive: slots, prepared xacts."""
+    admin = psycopg2.connect(dsn("postgres"))
+    admin.autocommit = True
     cur = admin.cursor()
     cur.execute("SELECT gid FROM pg_prepared_xacts WHERE database = %s", (name,))
     for (gid,) in cur.fetchall():
-        cur.execute("ROLLBACK PREPARED %s", (gid,))
+        with psycopg2.connect(dsn(name)) as owner:
+            owner.autocommit = True
+            owner.cursor().execute("ROLLBACK PREPARED %s", (gid,))
     cur.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
                 "WHERE database = %s AND NOT active", (name,))
     cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
     admin.close()
+
+
+@pytest.fixture
+def database():
+    """A fresh database per test; dropped with its slots afterwards."""
+    name = create_database()
+    yield name
+    drop_database(name)
+
+
+@pytest.fixture
+def two_databases():
+    names = (create_database(), create_database())
+    yield names
+    for name in names:
+        drop_database(name)
 
 
 @pytest.fixture
