@@ -3,7 +3,7 @@
 use super::json_text::{pretty_print, push_embedded_json, push_string};
 use super::Encoder;
 use crate::model::{
-    ArrayValue, ColumnMeta, Event, EventPosition, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey,
+    ArrayValue, ColumnMeta, Event, EventPosition, Lsn, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey,
     StreamEvent, Truncate, TxnEvent, TxnInfo, Value,
 };
 use crate::options::Options;
@@ -196,7 +196,8 @@ impl JsonEncoder {
         if at.subxid != 0 {
             f.uint("subxid", at.subxid.into());
         }
-        if self.options.include_lsn {
+        // Zero: no position exists (a stream block's boundaries).
+        if self.options.include_lsn && at.lsn != Lsn(0) {
             f.display("lsn", at.lsn);
         }
     }

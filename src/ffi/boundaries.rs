@@ -246,7 +246,8 @@ pub unsafe extern "C-unwind" fn stream_start(ctx: *mut Ctx, txn: *mut Txn) {
     unsafe {
         let first_segment = (*txn).txn_flags & pg_sys::RBTXN_IS_STREAMED == 0;
         state::of(ctx).in_stream = true;
-        stream_boundary(ctx, txn, (*txn).first_lsn, StreamEvent::Start { first_segment });
+        // Block boundaries have no WAL position of their own.
+        stream_boundary(ctx, txn, 0, StreamEvent::Start { first_segment });
     }
 }
 
@@ -254,7 +255,7 @@ pub unsafe extern "C-unwind" fn stream_start(ctx: *mut Ctx, txn: *mut Txn) {
 pub unsafe extern "C-unwind" fn stream_stop(ctx: *mut Ctx, txn: *mut Txn) {
     // SAFETY: PostgreSQL's arguments.
     unsafe {
-        stream_boundary(ctx, txn, (*txn).final_lsn, StreamEvent::Stop);
+        stream_boundary(ctx, txn, 0, StreamEvent::Stop);
         state::of(ctx).in_stream = false;
     }
 }
