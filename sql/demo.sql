@@ -55,6 +55,13 @@ SELECT data FROM pg_logical_slot_peek_changes('demo', NULL, NULL, 'pretty-print'
 WHERE data LIKE '%"update"%';
 
 \echo
+\echo '== format=test_decoding: PostgreSQL test_decoding text, byte for byte (the UPDATE and DELETE)'
+SELECT data FROM pg_logical_slot_peek_changes('demo', NULL, NULL, 'format', 'test_decoding',
+    'include-xids', '0', 'skip-empty-xacts', '1')
+WHERE data LIKE 'table public.account: UPDATE%' OR data LIKE 'table public.account: DELETE%'
+   OR data LIKE 'table public.audit_log: TRUNCATE%';
+
+\echo
 \echo '== a format that is not built yet is a clear error at startup'
 \set ON_ERROR_STOP 0
 SELECT data FROM pg_logical_slot_peek_changes('demo', NULL, NULL, 'format', 'protobuf');

@@ -82,6 +82,8 @@ pub struct ColumnMeta {
     /// SQL type name without type modifier.
     pub type_name_no_typmod: String,
     pub type_oid: u32,
+    /// The name as SQL writes it (`quote_identifier`), for the test_decoding format.
+    pub sql_name: String,
     /// Part of the replica identity key (with FULL, every column is).
     pub is_key: bool,
     pub is_primary_key: bool,
@@ -94,6 +96,8 @@ pub struct RelationMeta {
     pub table: String,
     pub identity: ReplicaIdentity,
     pub columns: Vec<ColumnMeta>,
+    /// `schema.table` as SQL writes it (`quote_qualified_identifier`).
+    pub sql_name: String,
 }
 
 impl RelationMeta {
@@ -116,6 +120,9 @@ pub struct TxnInfo<'a> {
     pub origin: Option<OriginInfo<'a>>,
     /// Two-phase events: the prepared transaction's GID.
     pub gid: Option<&'a [u8]>,
+    /// The commit (or prepare) time as the session prints timestamptz, for
+    /// formats that ask for it (test_decoding).
+    pub commit_time_text: Option<&'a [u8]>,
 }
 
 /// Transaction-level events; all carry `TxnInfo`.
@@ -185,10 +192,11 @@ pub struct OriginInfo<'a> {
 /// Which row an UPDATE or DELETE touched, as the replica identity gives it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RowKey<'v, 'a> {
-    /// Key columns taken from this tuple (the old tuple when the WAL has one,
-    /// else the new tuple, whose key is then unchanged). With FULL the old
-    /// tuple is the whole old row.
-    From(&'v [Value<'a>]),
+    /// The old tuple the WAL carries: the key columns (other columns NULL),
+    /// or with REPLICA IDENTITY FULL the whole old row.
+    Old(&'v [Value<'a>]),
+    /// No old tuple because the key did not change: the key is in the new row.
+    New(&'v [Value<'a>]),
     /// REPLICA IDENTITY NOTHING, or DEFAULT without a primary key.
     Missing,
 }
@@ -268,6 +276,7 @@ mod tests {
     fn identity_key_presence() {
         let col = |is_key| ColumnMeta {
             name: "c".into(),
+            sql_name: "c".into(),
             type_name: "integer".into(),
             type_name_no_typmod: "integer".into(),
             type_oid: 23,
@@ -280,6 +289,7 @@ mod tests {
             table: "t".into(),
             identity: ReplicaIdentity::Default,
             columns: vec![col(false)],
+            sql_name: "s.t".into(),
         };
         assert!(!rel.has_identity_key());
         rel.columns.push(col(true));

@@ -11,10 +11,26 @@ use std::fmt::Write as _;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Json,
+    /// PostgreSQL's test_decoding text, byte for byte, with its option rules.
+    TestDecoding,
 }
 
-const BUILT_FORMATS: &[&str] = &["json"];
-const PLANNED_FORMATS: &[&str] = &["protobuf", "avro", "test_decoding"];
+const BUILT_FORMATS: &[&str] = &["json", "test_decoding"];
+const PLANNED_FORMATS: &[&str] = &["protobuf", "avro"];
+
+/// The options test_decoding knows; with `format=test_decoding` they are the
+/// only ones accepted, with test_decoding's own messages and quirks.
+const TEST_DECODING_OPTIONS: &[&str] = &[
+    "include-xids",
+    "include-timestamp",
+    "force-binary",
+    "skip-empty-xacts",
+    "only-local",
+    "include-rewrites",
+    "stream-changes",
+];
+/// test_decoding ignores these when given without a value.
+const TEST_DECODING_BARE_IGNORED: &[&str] = &["force-binary", "include-rewrites", "stream-changes"];
 
 /// Parsed, validated options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +56,8 @@ pub struct Options {
     pub tables: TableFilter,
     pub actions: Actions,
     pub message_prefixes: PrefixFilter,
+    pub force_binary: bool,
+    pub include_rewrites: bool,
 }
 
 /// SQLSTATEs the FFI layer maps to PostgreSQL error codes.
@@ -119,6 +137,24 @@ macro_rules! bool_option {
     };
 }
 
+macro_rules! test_decoding_option {
+    ($name:literal, $field:ident, $desc:literal) => {
+        OptionSpec {
+            name: $name,
+            accepts: Accepts::Bool,
+            default: "false",
+            formats: "test_decoding",
+            description: $desc,
+            set: |o, s| {
+                if let Setting::Bool(b) = s {
+                    o.$field = b;
+                }
+                Ok(())
+            },
+        }
+    };
+}
+
 macro_rules! list_option {
     ($name:literal, $desc:literal, $set:expr) => {
         OptionSpec {
@@ -145,10 +181,12 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
         accepts: Accepts::Choice { built: BUILT_FORMATS, planned: PLANNED_FORMATS },
         default: "json",
         formats: "all",
-        description: "Output format. `protobuf`, `avro` and `test_decoding` are reserved and not available yet.",
+        description: "Output format: `json`, or `test_decoding` (PostgreSQL's test_decoding text byte for byte, accepting only its options). `protobuf` and `avro` are reserved and not available yet.",
         set: |o, s| {
-            if let Setting::Choice("json") = s {
-                o.format = Format::Json;
+            match s {
+                Setting::Choice("json") => o.format = Format::Json,
+                Setting::Choice("test_decoding") => o.format = Format::TestDecoding,
+                _ => {}
             }
             Ok(())
         },
@@ -222,6 +260,8 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
         o.message_prefixes.exclude = filters::split_list(list);
         Ok(())
     }),
+    test_decoding_option!("force-binary", force_binary, "Declare the output binary (as test_decoding does), so only `pg_logical_slot_*_binary_changes` can read it."),
+    test_decoding_option!("include-rewrites", include_rewrites, "Also decode the changes a table rewrite makes (as test_decoding does)."),
 ];
 
 /// Pairs of options that cannot be combined (SQLSTATE 42601).
@@ -262,6 +302,8 @@ impl Default for Options {
             tables: TableFilter::default(),
             actions: Actions::default(),
             message_prefixes: PrefixFilter::default(),
+            force_binary: false,
+            include_rewrites: false,
         };
         // Defaults come from the table, so the README can never disagree.
         for spec in OPTION_TABLE {
@@ -370,6 +412,15 @@ where
     I: IntoIterator<Item = (&'a str, Option<&'a str>)>,
 {
     let pairs: Vec<(&str, Option<&str>)> = pairs.into_iter().collect();
+    let format = pairs
+        .iter()
+        .rev()
+        .find(|(n, _)| *n == "format")
+        .map(|(_, v)| *v)
+        .or_else(|| defaults.iter().find(|(n, _)| *n == "format").map(|(_, v)| Some(*v)));
+    if format == Some(Some("test_decoding")) {
+        return parse_test_decoding(defaults, &pairs);
+    }
     for (i, (name, value)) in pairs.iter().enumerate() {
         if let Some((_, earlier)) = pairs[..i].iter().find(|(n, _)| n == name) {
             return Err(OptionError {
@@ -399,6 +450,40 @@ where
     Ok(options)
 }
 
+/// test_decoding's rules: only its options, duplicates allowed (the last
+/// wins), some bare options ignored, and its exact error messages.
+fn parse_test_decoding(defaults: &[(&str, &str)], pairs: &[(&str, Option<&str>)]) -> Result<Options, OptionError> {
+    let mut options = Options {
+        format: Format::TestDecoding,
+        ..Options::default()
+    };
+    let from_settings = defaults
+        .iter()
+        .filter(|(n, _)| TEST_DECODING_OPTIONS.contains(n))
+        .map(|(n, v)| (*n, Some(*v)));
+    for (name, value) in from_settings.chain(pairs.iter().copied()) {
+        if name == "format" {
+            continue;
+        }
+        if !TEST_DECODING_OPTIONS.contains(&name) {
+            let message = format!("option \"{}\" = \"{}\" is unknown", name, value.unwrap_or("(null)"));
+            return Err(invalid(message, None));
+        }
+        let enabled = match value {
+            None if TEST_DECODING_BARE_IGNORED.contains(&name) => continue,
+            None => true,
+            Some(v) => parse_bool(v)
+                .ok_or_else(|| invalid(format!("could not parse value \"{v}\" for parameter \"{name}\""), None))?,
+        };
+        let spec = OPTION_TABLE
+            .iter()
+            .find(|s| s.name == name)
+            .expect("test_decoding options are in the table");
+        (spec.set)(&mut options, Setting::Bool(enabled)).expect("booleans always apply");
+    }
+    Ok(options)
+}
+
 fn apply(options: &mut Options, name: &str, value: Option<&str>) -> Result<(), OptionError> {
     let Some(spec) = OPTION_TABLE.iter().find(|s| s.name == name) else {
         return Err(invalid(
@@ -406,6 +491,12 @@ fn apply(options: &mut Options, name: &str, value: Option<&str>) -> Result<(), O
             Some(format!("Accepted options: {}.", accepted_names())),
         ));
     };
+    if spec.formats == "test_decoding" {
+        return Err(invalid(
+            format!("option \"{name}\" applies only to format test_decoding"),
+            Some("Add format=test_decoding, or leave the option out.".into()),
+        ));
+    }
     let setting = validate(spec, value)?;
     (spec.set)(options, setting).map_err(|reason| {
         invalid(
@@ -528,7 +619,7 @@ mod tests {
         let e = parse_pairs(&[("format", Some("protobuf"))]).unwrap_err();
         assert_eq!(e.sqlstate.code(), "22023");
         assert!(e.message.contains("not available"), "{}", e.message);
-        assert_eq!(e.hint.as_deref(), Some("Accepted: json."));
+        assert_eq!(e.hint.as_deref(), Some("Accepted: json, test_decoding."));
         let e = parse_pairs(&[("format", Some("xml"))]).unwrap_err();
         assert!(e.message.contains("invalid value \"xml\""));
         assert!(parse_pairs(&[("format", None)]).is_err());
@@ -551,8 +642,16 @@ mod tests {
             } else {
                 "true"
             };
-            let o = parse_pairs(&[(spec.name, Some(flipped))]).unwrap();
-            assert_ne!(o, defaults, "option {} changed nothing", spec.name);
+            let (o, baseline) = if spec.formats == "test_decoding" {
+                let format = ("format", Some("test_decoding"));
+                (
+                    parse_pairs(&[format, (spec.name, Some(flipped))]).unwrap(),
+                    parse_pairs(&[format]).unwrap(),
+                )
+            } else {
+                (parse_pairs(&[(spec.name, Some(flipped))]).unwrap(), defaults.clone())
+            };
+            assert_ne!(o, baseline, "option {} changed nothing", spec.name);
         }
     }
 
@@ -623,6 +722,58 @@ mod tests {
             .message
             .contains("\"perhaps\""));
         assert!(check_setting("actions", "insert,update").is_ok());
+    }
+
+    #[test]
+    fn test_decoding_format_has_test_decodings_option_rules() {
+        let o = parse_pairs(&[
+            ("format", Some("test_decoding")),
+            ("include-xids", Some("0")),
+            ("skip-empty-xacts", None),
+        ])
+        .unwrap();
+        assert_eq!(o.format, Format::TestDecoding);
+        assert!(!o.include_xids && o.skip_empty_xacts);
+        // bare stream-changes/force-binary/include-rewrites are ignored, as in test_decoding
+        let o = parse_pairs(&[
+            ("format", Some("test_decoding")),
+            ("stream-changes", None),
+            ("force-binary", None),
+        ])
+        .unwrap();
+        assert!(!o.stream_changes && !o.force_binary);
+        // duplicates: the last wins
+        let o = parse_pairs(&[
+            ("format", Some("test_decoding")),
+            ("include-xids", Some("0")),
+            ("include-xids", Some("1")),
+        ]);
+        assert!(o.unwrap().include_xids);
+        let e = parse_pairs(&[("format", Some("test_decoding")), ("include-lsn", None)]).unwrap_err();
+        assert_eq!(
+            (e.sqlstate.code(), e.message.as_str()),
+            ("22023", "option \"include-lsn\" = \"(null)\" is unknown")
+        );
+        let e = parse_pairs(&[("format", Some("test_decoding")), ("only-local", Some("maybe"))]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "could not parse value \"maybe\" for parameter \"only-local\""
+        );
+        assert_eq!(e.hint, None);
+        // and the json format refuses test_decoding-only options
+        let e = parse_pairs(&[("force-binary", Some("1"))]).unwrap_err();
+        assert!(
+            e.message.contains("applies only to format test_decoding"),
+            "{}",
+            e.message
+        );
+        // a default format from settings
+        let o = parse_layered(
+            &[("format", "test_decoding"), ("include-lsn", "on")],
+            [("include-xids", Some("off"))],
+        )
+        .unwrap();
+        assert_eq!(o.format, Format::TestDecoding);
     }
 
     #[test]

@@ -46,6 +46,11 @@ SELECT try_options('add-tables', 'no_schema_here');
 SELECT try_options('only-local', 'on', 'include-origins', 'node_a');
 SELECT try_options('include-origins', 'a', 'exclude-origins', 'b');
 SELECT try_options('only-local', 'off', 'include-origins', 'node_a');
+-- test_decoding's options belong to its format, and that format has test_decoding's rules
+SELECT try_options('force-binary', '1');
+SELECT try_options('format', 'test_decoding', 'include-lsn', '1');
+SELECT try_options('format', 'test_decoding', 'include-xids', 'maybe');
+SELECT try_options('format', 'test_decoding', 'include-xids', '0', 'include-xids', '1');
 
 SELECT data FROM pg_logical_slot_peek_changes('opts', NULL, NULL, 'include-xids', 'no',
   'include-types', 'on', 'include-type-oids', 'yes', 'include-pk', 'true')

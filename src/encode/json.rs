@@ -1,7 +1,7 @@
 //! `format=json`: one JSON document per event (see README "JSON format").
 
 use super::json_text::{pretty_print, push_embedded_json, push_string};
-use super::Encoder;
+use super::{Encoder, Profile};
 use crate::model::{
     ArrayValue, ColumnMeta, Event, EventPosition, Lsn, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey,
     StreamEvent, Truncate, TxnEvent, TxnInfo, Value,
@@ -315,7 +315,7 @@ impl JsonEncoder {
     fn key_field(&self, f: &mut Fields, rel: &RelationMeta, key: RowKey) {
         match key {
             RowKey::Missing => f.raw("key", b"null"),
-            RowKey::From(values) => {
+            RowKey::Old(values) | RowKey::New(values) => {
                 let pick: fn(&ColumnMeta) -> bool = if rel.identity == ReplicaIdentity::Full {
                     |_| true
                 } else {
@@ -428,6 +428,16 @@ impl JsonEncoder {
 }
 
 impl Encoder for JsonEncoder {
+    fn profile(&self) -> Profile {
+        Profile {
+            binary: false,
+            session_text: false,
+            messages_open_transactions: true,
+            skip_prepare_gids_containing: None,
+            receive_rewrites: false,
+        }
+    }
+
     fn encode(&mut self, event: &Event<'_, '_>, out: &mut Vec<u8>) {
         if !self.options.pretty_print {
             self.encode_compact(event, out);

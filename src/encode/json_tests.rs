@@ -9,6 +9,7 @@ fn col(name: &str, type_name: &str, oid: u32, is_key: bool) -> ColumnMeta {
         type_name: type_name.into(),
         type_name_no_typmod: type_name.split('(').next().unwrap().into(),
         type_oid: oid,
+        sql_name: name.into(),
         is_key,
         is_primary_key: is_key,
     }
@@ -20,6 +21,7 @@ fn rel(identity: ReplicaIdentity) -> RelationMeta {
         schema: "public".into(),
         table: "Mixed \"Case\"".into(),
         identity,
+        sql_name: "public.\"Mixed \"\"Case\"\"\"".into(),
         columns: vec![
             col("id", "bigint", 20, true),
             col("name", "character varying(20)", 1043, false),
@@ -97,7 +99,7 @@ fn update_lists_unchanged_toast_and_never_nulls_it() {
         &change(
             &r,
             RowChange::Update {
-                key: RowKey::From(&new),
+                key: RowKey::New(&new),
                 new: &new,
             },
         ),
@@ -112,7 +114,7 @@ fn update_lists_unchanged_toast_and_never_nulls_it() {
         &change(
             &r,
             RowChange::Update {
-                key: RowKey::From(&new),
+                key: RowKey::New(&new),
                 new: &new,
             },
         ),
@@ -127,23 +129,13 @@ fn delete_key_follows_replica_identity() {
     let old = [Value::BigInt(1), Value::Text(b"x"), Value::Text(b"y")];
     let got = encode(
         &mut encoder(&[]),
-        &change(
-            &full,
-            RowChange::Delete {
-                key: RowKey::From(&old),
-            },
-        ),
+        &change(&full, RowChange::Delete { key: RowKey::Old(&old) }),
     );
     assert_eq!(got["key"], json!({"id":1,"name":"x","doc":"y"}));
     let default = rel(ReplicaIdentity::Default);
     let got = encode(
         &mut encoder(&[]),
-        &change(
-            &default,
-            RowChange::Delete {
-                key: RowKey::From(&old),
-            },
-        ),
+        &change(&default, RowChange::Delete { key: RowKey::Old(&old) }),
     );
     assert_eq!(got["key"], json!({"id":1}));
     let got = encode(
@@ -240,6 +232,7 @@ fn begin_and_commit_carry_requested_transaction_facts() {
             lsn: Lsn(0x99),
         }),
         gid: None,
+        commit_time_text: None,
     };
     let mut enc = encoder(&[
         ("include-lsn", None),

@@ -3,22 +3,41 @@
 
 pub mod json;
 pub mod json_text;
+pub mod test_decoding;
 
 use crate::model::Event;
 use crate::options::{Format, Options};
+
+/// In which form a format needs its data, and the few places where a
+/// format's rules change what the callbacks emit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Profile {
+    /// `OUTPUT_PLUGIN_BINARY_OUTPUT` rather than textual output.
+    pub binary: bool,
+    /// Values, names and times as the session prints them (output functions
+    /// under the session's settings, in the database encoding) instead of
+    /// typed values in UTF-8.
+    pub session_text: bool,
+    /// A transactional message counts as the transaction's first change for
+    /// skip-empty-xacts (test_decoding prints messages outside BEGIN/COMMIT).
+    pub messages_open_transactions: bool,
+    /// Prepared transactions whose GID contains this are decoded at COMMIT
+    /// PREPARED instead of PREPARE (test_decoding's `_nodecode` rule).
+    pub skip_prepare_gids_containing: Option<&'static str>,
+    /// Receive changes to the transient tables of a table rewrite.
+    pub receive_rewrites: bool,
+}
 
 pub trait Encoder {
     /// Appends exactly one message for `event` to `out`.
     fn encode(&mut self, event: &Event<'_, '_>, out: &mut Vec<u8>);
 
-    /// Whether the output is binary (`OUTPUT_PLUGIN_BINARY_OUTPUT`).
-    fn is_binary(&self) -> bool {
-        false
-    }
+    fn profile(&self) -> Profile;
 }
 
 pub fn for_options(options: &Options) -> Box<dyn Encoder> {
     match options.format {
         Format::Json => Box::new(json::JsonEncoder::new(options)),
+        Format::TestDecoding => Box::new(test_decoding::TestDecodingEncoder::new(options)),
     }
 }

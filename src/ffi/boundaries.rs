@@ -61,14 +61,20 @@ unsafe fn txn_info<'a>(state: &DecodingState, txn: *mut Txn, lsn: pg_sys::XLogRe
             None
         };
         let gid = (*txn).gid;
+        // commit_time and prepare_time share this union's storage.
+        let commit_time = (*txn).xact_time.commit_time;
+        let commit_time_text = state.profile.session_text.then(|| {
+            // timestamptz_to_str returns a static buffer: copy it now.
+            CStr::from_ptr(pg_sys::pstrdup(pg_sys::timestamptz_to_str(commit_time))).to_bytes()
+        });
         TxnInfo {
             xid: (*txn).xid.into_inner(),
             commit_lsn: Lsn(lsn),
             end_lsn: Lsn((*txn).end_lsn),
-            // commit_time and prepare_time share this union's storage.
-            commit_time: (*txn).xact_time.commit_time,
+            commit_time,
             origin,
             gid: (!gid.is_null()).then(|| server_to_utf8(CStr::from_ptr(gid).to_bytes(), state.text)),
+            commit_time_text,
         }
     }
 }
@@ -174,13 +180,17 @@ pub unsafe extern "C-unwind" fn prepare(ctx: *mut Ctx, txn: *mut Txn, prepare_ls
 }
 
 /// Events that stand alone (COMMIT/ROLLBACK PREPARED, the end of a stream):
-/// emitted unless the transaction's origin is filtered out.
+/// emitted unless the transaction's origin is filtered out, or, for the end
+/// of a stream with skip-empty-xacts, none of its blocks wrote a change.
 unsafe fn standalone_transaction_event(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys::XLogRecPtr, kind: TxnEvent) {
     // SAFETY: PostgreSQL passes the live context and transaction.
     unsafe {
         let state = state::of(ctx);
         state.end_of_transaction();
-        if passes_origin_filter(state, txn) {
+        let ends_stream = matches!(kind, TxnEvent::StreamCommit | TxnEvent::StreamPrepare);
+        let wrote = state.stream_wrote.remove(&(*txn).xid.into_inner());
+        let empty_stream = ends_stream && state.options.skip_empty_xacts && !wrote;
+        if passes_origin_filter(state, txn) && !empty_stream {
             emit_transaction(state, ctx, txn, lsn, kind);
         } else {
             pg_sys::OutputPluginUpdateProgress(ctx, true);
@@ -217,6 +227,36 @@ pub unsafe extern "C-unwind" fn stream_prepare(ctx: *mut Ctx, txn: *mut Txn, pre
     unsafe { standalone_transaction_event(ctx, txn, prepare_lsn, TxnEvent::StreamPrepare) }
 }
 
+/// Emits the stream block start that skip-empty-xacts held back, before
+/// the block's first change, and notes that the transaction wrote one.
+///
+/// # Safety
+/// `ctx` and `txn` must be the running callback's.
+pub unsafe fn flush_pending_stream_start(state: &mut DecodingState, ctx: *mut Ctx, txn: *mut Txn) {
+    // SAFETY: forwarded caller guarantees.
+    let xid = unsafe { (*txn).xid.into_inner() };
+    state.stream_wrote.insert(xid);
+    if let Some(first_segment) = state.pending_stream_start.take() {
+        let at = EventPosition {
+            xid,
+            lsn: Lsn(0),
+            streamed: true,
+            subxid: 0,
+        };
+        // SAFETY: forwarded caller guarantees.
+        unsafe {
+            emit(
+                state,
+                ctx,
+                &Event::Stream {
+                    kind: StreamEvent::Start { first_segment },
+                    at,
+                },
+            )
+        };
+    }
+}
+
 /// Emits a stream block boundary for `txn`'s toplevel transaction.
 unsafe fn stream_boundary(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys::XLogRecPtr, kind: StreamEvent) {
     // SAFETY: PostgreSQL passes the live context and transaction; toptxn is
@@ -224,8 +264,29 @@ unsafe fn stream_boundary(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys::XLogRecPtr,
     unsafe {
         let state = state::of(ctx);
         let top = if (*txn).toptxn.is_null() { txn } else { (*txn).toptxn };
-        if matches!(kind, StreamEvent::Start { .. }) {
-            state.skip_txn = !passes_origin_filter(state, top);
+        let skip_empty = state.options.skip_empty_xacts;
+        match kind {
+            StreamEvent::Start { first_segment } => {
+                state.skip_txn = !passes_origin_filter(state, top);
+                if skip_empty {
+                    state.pending_stream_start = Some(first_segment);
+                    return;
+                }
+            }
+            // A block that wrote nothing was never opened.
+            StreamEvent::Stop if state.pending_stream_start.take().is_some() => return,
+            StreamEvent::Abort { subxid } => {
+                let top_xid = (*top).xid.into_inner();
+                let wrote = if subxid.is_some() {
+                    state.stream_wrote.contains(&top_xid)
+                } else {
+                    state.stream_wrote.remove(&top_xid)
+                };
+                if skip_empty && !wrote {
+                    return;
+                }
+            }
+            _ => {}
         }
         if state.skip_txn {
             return;
@@ -286,13 +347,19 @@ pub unsafe extern "C-unwind" fn filter_by_origin(ctx: *mut Ctx, origin_id: pg_sy
     origins.only_local || state.origin_passes.get(&origin_id).is_some_and(|passes| !passes)
 }
 
-/// Prepared transactions are all decoded at PREPARE (when the slot has
-/// two-phase enabled); none is held back until COMMIT PREPARED.
+/// With a two-phase slot, prepared transactions are decoded at PREPARE,
+/// except those the format holds back to COMMIT PREPARED (test_decoding:
+/// GIDs containing `_nodecode`).
 #[pgrx::pg_guard]
 pub unsafe extern "C-unwind" fn filter_prepare(
-    _ctx: *mut Ctx,
+    ctx: *mut Ctx,
     _xid: pg_sys::TransactionId,
-    _gid: *const std::ffi::c_char,
+    gid: *const std::ffi::c_char,
 ) -> bool {
-    false
+    // SAFETY: PostgreSQL passes the live context and a NUL-terminated GID.
+    let (state, gid) = unsafe { (state::of(ctx), CStr::from_ptr(gid).to_bytes()) };
+    state
+        .profile
+        .skip_prepare_gids_containing
+        .is_some_and(|pattern| gid.windows(pattern.len()).any(|w| w == pattern.as_bytes()))
 }

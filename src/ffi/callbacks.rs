@@ -1,12 +1,14 @@
 //! The decoding callbacks: they decide *what* to emit (which events, which
 //! tuple is the key) and hand events to the encoder, which decides *how*.
 
-use super::boundaries::{emit, flush_pending_open};
+use super::boundaries::{emit, flush_pending_open, flush_pending_stream_start};
 use super::datum::{server_to_utf8, CanonicalOutputSettings};
-use super::state::{self, recycle};
+use super::state::{self, recycle, DecodingState};
 use super::tuple::{read_tuple, DeformBuffers};
 use crate::model::{Event, EventPosition, Lsn, Message, RowChange, RowKey, Truncate};
-use pgrx::pg_sys::{self, LogicalDecodingContext as Ctx, ReorderBufferTXN as Txn};
+use pgrx::pg_sys::{
+    self, LogicalDecodingContext as Ctx, ReorderBufferChangeType as ChangeType, ReorderBufferTXN as Txn,
+};
 use std::ffi::CStr;
 
 /// The subtransaction of a streamed change (0 when it is the toplevel's).
@@ -39,6 +41,33 @@ unsafe fn change_tuples(
     }
 }
 
+/// Writes what skip-empty-xacts held back before a change: the stream
+/// block's start inside a stream, else the transaction's begin.
+unsafe fn open_for_change(state: &mut DecodingState, ctx: *mut Ctx, txn: *mut Txn) {
+    // SAFETY: forwarded caller guarantees.
+    unsafe {
+        if state.in_stream {
+            flush_pending_stream_start(state, ctx, txn);
+        } else {
+            flush_pending_open(state, ctx, txn);
+        }
+    }
+}
+
+/// The filters' verdict on a row change, decided before any tuple is read.
+unsafe fn change_wanted(state: &mut DecodingState, relation: pg_sys::Relation, action: ChangeType::Type) -> bool {
+    let actions = state.options.actions;
+    let wanted = match action {
+        ChangeType::REORDER_BUFFER_CHANGE_INSERT => actions.insert,
+        ChangeType::REORDER_BUFFER_CHANGE_UPDATE => actions.update,
+        ChangeType::REORDER_BUFFER_CHANGE_DELETE => actions.delete,
+        _ => return false,
+    };
+    let text = state.text;
+    // SAFETY: an open relation inside the decoding transaction.
+    !state.skip_txn && wanted && unsafe { state.relations.get(relation, text) }.passes_table_filter
+}
+
 #[pgrx::pg_guard]
 pub unsafe extern "C-unwind" fn change(
     ctx: *mut Ctx,
@@ -46,58 +75,81 @@ pub unsafe extern "C-unwind" fn change(
     relation: pg_sys::Relation,
     change: *mut pg_sys::ReorderBufferChange,
 ) {
-    // SAFETY: PostgreSQL passes live pointers; values borrow the change
-    // memory context, which is reset only after the event is written.
+    // SAFETY: PostgreSQL passes live pointers.
     unsafe {
         let state = state::of(ctx);
         let action = (*change).action;
-        use pg_sys::ReorderBufferChangeType::*;
-        let wanted = match action {
-            REORDER_BUFFER_CHANGE_INSERT => state.options.actions.insert,
-            REORDER_BUFFER_CHANGE_UPDATE => state.options.actions.update,
-            REORDER_BUFFER_CHANGE_DELETE => state.options.actions.delete,
-            _ => return,
-        };
-        let text = state.text;
-        if state.skip_txn || !wanted || !state.relations.get(relation, text).passes_table_filter {
-            state.skipped_change(ctx);
+        if !change_wanted(state, relation, action) {
+            if matches!(
+                action,
+                ChangeType::REORDER_BUFFER_CHANGE_INSERT
+                    | ChangeType::REORDER_BUFFER_CHANGE_UPDATE
+                    | ChangeType::REORDER_BUFFER_CHANGE_DELETE
+            ) {
+                state.skipped_change(ctx);
+            }
             return;
         }
-        flush_pending_open(state, ctx, txn);
+        open_for_change(state, ctx, txn);
         let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
-        let settings = CanonicalOutputSettings::apply(state.utc);
+        // Typed values print the same whatever the session set; the
+        // test_decoding format prints as the session does.
+        let settings = (!state.profile.session_text).then(|| CanonicalOutputSettings::apply(state.utc));
+        emit_change(state, ctx, txn, relation, change);
+        drop(settings);
+        pg_sys::MemoryContextSwitchTo(old_context);
+        state.end_of_change();
+    }
+}
+
+/// Reads the change's tuples, decides its key and writes it.
+///
+/// # Safety
+/// As `change`; values borrow the change memory context, which is current
+/// and reset only after the event is written.
+unsafe fn emit_change(
+    state: &mut DecodingState,
+    ctx: *mut Ctx,
+    txn: *mut Txn,
+    relation: pg_sys::Relation,
+    change: *mut pg_sys::ReorderBufferChange,
+) {
+    // SAFETY: forwarded caller guarantees.
+    unsafe {
+        let action = (*change).action;
         let (old_tuple, new_tuple) = change_tuples(change);
         let desc = (*relation).rd_att;
+        let (text, as_text) = (state.text, state.profile.session_text);
         let mut new_values = recycle(std::mem::take(&mut state.new_values));
         let mut old_values = recycle(std::mem::take(&mut state.old_values));
         let cached = state.relations.get(relation, text);
-        let mut read = |tuple, values: &mut Vec<_>| {
-            let buffers = DeformBuffers {
-                datums: &mut state.datums,
-                nulls: &mut state.nulls,
-            };
-            read_tuple(cached, desc, tuple, buffers, text, values);
-        };
-        if !new_tuple.is_null() {
-            read(new_tuple, &mut new_values);
-        }
-        if !old_tuple.is_null() {
-            read(old_tuple, &mut old_values);
+        for (tuple, values) in [(new_tuple, &mut new_values), (old_tuple, &mut old_values)] {
+            if !tuple.is_null() {
+                let buffers = DeformBuffers {
+                    datums: &mut state.datums,
+                    nulls: &mut state.nulls,
+                };
+                read_tuple(cached, desc, tuple, buffers, text, as_text, values);
+            }
         }
         let key = if !cached.meta.has_identity_key() {
             RowKey::Missing
         } else if !old_tuple.is_null() {
-            RowKey::From(&old_values)
-        } else if action == REORDER_BUFFER_CHANGE_UPDATE && !new_tuple.is_null() {
+            RowKey::Old(&old_values)
+        } else if action == ChangeType::REORDER_BUFFER_CHANGE_UPDATE && !new_tuple.is_null() {
             // DEFAULT/INDEX identity logs no old key when the key is unchanged.
-            RowKey::From(&new_values)
+            RowKey::New(&new_values)
         } else {
             RowKey::Missing
         };
         let row_change = match action {
-            REORDER_BUFFER_CHANGE_INSERT if !new_tuple.is_null() => Some(RowChange::Insert { new: &new_values }),
-            REORDER_BUFFER_CHANGE_UPDATE if !new_tuple.is_null() => Some(RowChange::Update { key, new: &new_values }),
-            REORDER_BUFFER_CHANGE_DELETE => Some(RowChange::Delete { key }),
+            ChangeType::REORDER_BUFFER_CHANGE_INSERT if !new_tuple.is_null() => {
+                Some(RowChange::Insert { new: &new_values })
+            }
+            ChangeType::REORDER_BUFFER_CHANGE_UPDATE if !new_tuple.is_null() => {
+                Some(RowChange::Update { key, new: &new_values })
+            }
+            ChangeType::REORDER_BUFFER_CHANGE_DELETE => Some(RowChange::Delete { key }),
             _ => None,
         };
         if let Some(row_change) = row_change {
@@ -117,9 +169,6 @@ pub unsafe extern "C-unwind" fn change(
         }
         state.new_values = recycle(new_values);
         state.old_values = recycle(old_values);
-        drop(settings);
-        pg_sys::MemoryContextSwitchTo(old_context);
-        state.end_of_change();
     }
 }
 
@@ -153,7 +202,7 @@ pub unsafe extern "C-unwind" fn truncate(
             state.skipped_change(ctx);
             return;
         }
-        flush_pending_open(state, ctx, txn);
+        open_for_change(state, ctx, txn);
         let flags = &(*change).data.truncate;
         let truncate = Truncate {
             relations: metas.iter().collect(),
@@ -196,8 +245,8 @@ pub unsafe extern "C-unwind" fn message(
             state.skipped_change(ctx);
             return;
         }
-        if transactional {
-            flush_pending_open(state, ctx, txn);
+        if transactional && state.profile.messages_open_transactions {
+            open_for_change(state, ctx, txn);
         }
         let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
         let xid = if txn.is_null() { 0 } else { (*txn).xid.into_inner() };

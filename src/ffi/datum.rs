@@ -179,6 +179,22 @@ impl TypeConversion {
         }
     }
 
+    /// The value as the type's output function prints it under the
+    /// session's settings (the test_decoding format), in the database
+    /// encoding; an on-disk TOAST pointer is still never detoasted.
+    ///
+    /// # Safety
+    /// As `convert`.
+    pub unsafe fn convert_as_text<'a>(&self, datum: Datum) -> Value<'a> {
+        // SAFETY: forwarded caller guarantees.
+        unsafe {
+            if self.type_len == -1 && is_unchanged_toast(datum) {
+                return Value::UnchangedToast;
+            }
+            Value::Other(self.output_text(datum, TextEncoding { server_is_utf8: true }))
+        }
+    }
+
     /// The type's text output, in UTF-8.
     unsafe fn output_text<'a>(&self, datum: Datum, text: TextEncoding) -> &'a [u8] {
         // SAFETY: `output` was set up by fmgr_info_cxt for this type; the

@@ -112,13 +112,13 @@ unsafe extern "C-unwind" fn startup(
         let defaults: Vec<(&str, &str)> = defaults.iter().map(|(n, v)| (*n, v.as_str())).collect();
         let parsed = options::parse_layered(&defaults, pairs.iter().map(|(n, v)| (n.as_str(), v.as_deref())));
         let options = parsed.unwrap_or_else(|e| report_option_error(e));
-        let binary = crate::encode::for_options(&options).is_binary();
-        (*opt).output_type = if binary {
+        let profile = crate::encode::for_options(&options).profile();
+        (*opt).output_type = if profile.binary {
             pg_sys::OutputPluginOutputType::OUTPUT_PLUGIN_BINARY_OUTPUT
         } else {
             pg_sys::OutputPluginOutputType::OUTPUT_PLUGIN_TEXTUAL_OUTPUT
         };
-        (*opt).receive_rewrites = false;
+        (*opt).receive_rewrites = profile.receive_rewrites;
         // PostgreSQL enables streaming when the stream callbacks exist; the
         // consumer must ask for it (it has to buffer or discard per xid).
         (*ctx).streaming &= options.stream_changes;

@@ -172,6 +172,37 @@ unsafe fn type_name(type_oid: Oid, typmod: i32, with_typmod: bool) -> String {
     }
 }
 
+/// Schema, table and the SQL-quoted qualified name. A table being rewritten
+/// (only seen with include-rewrites) is named after the table it replaces.
+unsafe fn relation_names(relation: pg_sys::Relation, text: TextEncoding) -> (String, String, String) {
+    // SAFETY: an open relation; catalog lookups inside the decoding transaction.
+    unsafe {
+        let class = &*(*relation).rd_rel;
+        let namespace = pg_sys::get_namespace_name(class.relnamespace);
+        let relname = if class.relrewrite != Oid::INVALID {
+            pg_sys::get_rel_name(class.relrewrite)
+        } else {
+            class.relname.data.as_ptr().cast_mut()
+        };
+        let schema = if namespace.is_null() {
+            String::new()
+        } else {
+            catalog_name(namespace, text)
+        };
+        let table = if relname.is_null() {
+            String::new()
+        } else {
+            catalog_name(relname, text)
+        };
+        let quoted = if namespace.is_null() || relname.is_null() {
+            String::new()
+        } else {
+            catalog_name(pg_sys::quote_qualified_identifier(namespace, relname), text)
+        };
+        (schema, table, quoted)
+    }
+}
+
 unsafe fn build(
     relation: pg_sys::Relation,
     memory: pg_sys::MemoryContext,
@@ -181,24 +212,19 @@ unsafe fn build(
     // SAFETY: `relation` is open (caller); rd_rel and rd_att are valid for it,
     // and catalog lookups run inside the decoding transaction.
     unsafe {
-        let class = &*(*relation).rd_rel;
-        let identity = replica_identity(class.relreplident);
+        let identity = replica_identity((*(*relation).rd_rel).relreplident);
         let key_attnums = attribute_bitmap(relation, pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_IDENTITY_KEY);
         let pk_attnums = attribute_bitmap(relation, pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_PRIMARY_KEY);
-        let namespace = pg_sys::get_namespace_name(class.relnamespace);
-        let schema = if namespace.is_null() {
-            String::new()
-        } else {
-            catalog_name(namespace, text)
-        };
+        let (schema, table, sql_name) = relation_names(relation, text);
         let desc = (*relation).rd_att;
         let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
         let mut meta = RelationMeta {
             oid: (*relation).rd_id.to_u32(),
             schema,
-            table: catalog_name(class.relname.data.as_ptr(), text),
+            table,
             identity,
             columns: Vec::with_capacity(attrs.len()),
+            sql_name,
         };
         let mut attribute_index = Vec::with_capacity(attrs.len());
         let mut conversions = Vec::with_capacity(attrs.len());
@@ -209,6 +235,7 @@ unsafe fn build(
                 type_name: type_name(attr.atttypid, attr.atttypmod, true),
                 type_name_no_typmod: type_name(attr.atttypid, -1, false),
                 type_oid: attr.atttypid.to_u32(),
+                sql_name: catalog_name(pg_sys::quote_identifier(attr.attname.data.as_ptr()), text),
                 is_key: identity == ReplicaIdentity::Full || key_attnums.contains(&attnum),
                 is_primary_key: pk_attnums.contains(&attnum),
             });

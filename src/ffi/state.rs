@@ -4,11 +4,11 @@
 
 use super::datum::TextEncoding;
 use super::relcache::RelationCache;
-use crate::encode::{self, Encoder};
+use crate::encode::{self, Encoder, Profile};
 use crate::model::{TxnEvent, Value};
 use crate::options::Options;
 use pgrx::pg_sys;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub struct DecodingState {
     pub options: Options,
@@ -35,6 +35,13 @@ pub struct DecodingState {
     pub origin_passes: HashMap<u16, bool>,
     /// Changes filtered out since the last progress report.
     pub skipped_changes: u32,
+    /// With skip-empty-xacts: a stream block's start held back until its
+    /// first change (the value is `first_segment`).
+    pub pending_stream_start: Option<bool>,
+    /// Streamed transactions (toplevel xids) that have written a change.
+    pub stream_wrote: HashSet<u32>,
+    /// What the format needs (see `encode::Profile`).
+    pub profile: Profile,
     /// The UTC zone, pinned while values are converted (may be NULL).
     pub utc: *mut pg_sys::pg_tz,
 }
@@ -80,13 +87,15 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
             8 * 1024 * 1024,
         );
         let tables = options.tables.clone();
+        let encoder = encode::for_options(&options);
+        let profile = encoder.profile();
+        // The test_decoding format writes the database encoding, as test_decoding does.
+        let server_is_utf8 = profile.session_text || pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32;
         let state = Box::new(DecodingState {
-            encoder: encode::for_options(&options),
+            encoder,
             options,
             relations: RelationCache::new(cache_memory, tables),
-            text: TextEncoding {
-                server_is_utf8: pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32,
-            },
+            text: TextEncoding { server_is_utf8 },
             change_memory,
             out: Vec::with_capacity(1024),
             new_values: Vec::new(),
@@ -98,6 +107,9 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
             in_stream: false,
             origin_passes: HashMap::new(),
             skipped_changes: 0,
+            pending_stream_start: None,
+            stream_wrote: HashSet::new(),
+            profile,
             utc: pg_sys::pg_tzset(c"UTC".as_ptr()),
         });
         let raw = Box::into_raw(state);

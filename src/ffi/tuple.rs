@@ -23,6 +23,7 @@ pub unsafe fn read_tuple<'a>(
     tuple: *mut pg_sys::HeapTupleData,
     buffers: DeformBuffers,
     text: TextEncoding,
+    as_text: bool,
     values: &mut Vec<Value<'a>>,
 ) {
     // SAFETY: heap_deform_tuple writes natts entries into buffers of that size.
@@ -41,10 +42,13 @@ pub unsafe fn read_tuple<'a>(
         }
         values.clear();
         for (index, conversion) in relation.attribute_index.iter().zip(&relation.conversions) {
+            let datum = buffers.datums[*index];
             let value = if buffers.nulls[*index] {
                 Value::Null
+            } else if as_text {
+                conversion.convert_as_text(datum)
             } else {
-                conversion.convert(buffers.datums[*index], text)
+                conversion.convert(datum, text)
             };
             values.push(value);
         }
