@@ -5,6 +5,7 @@ existing data under the exported snapshot, then streams the changes made
 after it: the full + incremental migration pattern."""
 import json
 import os
+import select
 import subprocess
 import tempfile
 import time
@@ -148,3 +149,35 @@ def test_settings_from_pgoptions_reach_the_walsender(conn, database):
     events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     assert [e["action"] for e in events] == ["begin", "insert", "commit"]
     assert all("lsn" in e and "xid" not in e for e in events)
+
+
+def test_long_filtered_transaction_keeps_the_walsender_talking(conn, database):
+    """While every change of a long transaction is filtered out, wal2any
+    reports progress, so the walsender keeps sending keepalives (and reading
+    replies) instead of going silent until the transaction is decoded."""
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE wanted (id int PRIMARY KEY); CREATE TABLE noise (id int)")
+    repl = psycopg2.connect(dsn(database) + " options='-c wal_sender_timeout=1s'",
+                            connection_factory=psycopg2.extras.LogicalReplicationConnection)
+    repl_cur = repl.cursor()
+    repl_cur.create_replication_slot("progress", output_plugin="wal2any")
+    cur.execute("INSERT INTO noise SELECT generate_series(1, 1500000)")   # ~4 s to decode here
+    cur.execute("INSERT INTO wanted VALUES (1)")
+    # The client sends no status on its own: it only answers keepalives.
+    repl_cur.start_replication(slot_name="progress", decode=True, status_interval=3600,
+                               options={"add-tables": "public.wanted", "include-xids": "0"})
+    contacts, deadline, wanted = set(), time.time() + 120, None
+    while wanted is None and time.time() < deadline:
+        msg = repl_cur.read_message()
+        if msg is None:
+            contacts.add(repl_cur.io_timestamp)
+            select.select([repl_cur], [], [], 0.02)
+        elif json.loads(msg.payload)["action"] == "insert":
+            wanted = json.loads(msg.payload)
+    assert wanted == {"action": "insert", "schema": "public", "table": "wanted", "new": {"id": 1}}
+    # Keepalives every wal_sender_timeout/2 while the noise was decoded.
+    assert len(contacts) >= 3, f"only {len(contacts)} contacts from the walsender during the filtered transaction"
+    # And the walsender did not time out: it is still there.
+    cur.execute("SELECT count(*) FROM pg_stat_replication WHERE pid = %s", (repl.info.backend_pid,))
+    assert cur.fetchone()[0] == 1
+    repl.close()
