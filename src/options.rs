@@ -121,29 +121,14 @@ pub struct OptionSpec {
 
 macro_rules! bool_option {
     ($name:literal, $field:ident, $default:literal, $desc:literal) => {
+        bool_option!($name, $field, $default, "json", $desc)
+    };
+    ($name:literal, $field:ident, $default:literal, $formats:literal, $desc:literal) => {
         OptionSpec {
             name: $name,
             accepts: Accepts::Bool,
             default: $default,
-            formats: "json",
-            description: $desc,
-            set: |o, s| {
-                if let Setting::Bool(b) = s {
-                    o.$field = b;
-                }
-                Ok(())
-            },
-        }
-    };
-}
-
-macro_rules! test_decoding_option {
-    ($name:literal, $field:ident, $desc:literal) => {
-        OptionSpec {
-            name: $name,
-            accepts: Accepts::Bool,
-            default: "false",
-            formats: "test_decoding",
+            formats: $formats,
             description: $desc,
             set: |o, s| {
                 if let Setting::Bool(b) = s {
@@ -161,7 +146,7 @@ macro_rules! list_option {
             name: $name,
             accepts: Accepts::List,
             default: "(empty)",
-            formats: "all",
+            formats: "json",
             description: $desc,
             set: |o, s| match s {
                 Setting::Text(list) => {
@@ -191,8 +176,8 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
             Ok(())
         },
     },
-    bool_option!("include-xids", include_xids, "true", "Add `xid` (the toplevel transaction id) to every event."),
-    bool_option!("include-timestamp", include_timestamp, "false", "Add `commit_time` (ISO 8601, UTC, microseconds) to begin and commit."),
+    bool_option!("include-xids", include_xids, "true", "all", "Add `xid` (the toplevel transaction id) to every event."),
+    bool_option!("include-timestamp", include_timestamp, "false", "all", "Add `commit_time` (ISO 8601, UTC, microseconds) to begin and commit."),
     bool_option!("include-lsn", include_lsn, "false", "Add `lsn` to every event, and `end_lsn` to commit."),
     bool_option!("include-origin", include_origin, "false", "Add `origin` (replication origin name) and `origin_lsn` to begin when the transaction came from a replication origin."),
     bool_option!("include-types", include_types, "false", "Add `types`: column name to SQL type name."),
@@ -201,7 +186,7 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
     bool_option!("include-schemas", include_schemas, "true", "Add `schema` to changes and truncated relations."),
     bool_option!("include-pk", include_pk, "false", "Add `pk`: the primary key column names (empty list when there is none)."),
     bool_option!("include-transaction", include_transaction, "true", "Emit begin and commit events."),
-    bool_option!("skip-empty-xacts", skip_empty_xacts, "false", "Do not emit begin/commit for transactions with no emitted change or message."),
+    bool_option!("skip-empty-xacts", skip_empty_xacts, "false", "all", "Do not emit begin/commit for transactions with no emitted change or message."),
     bool_option!("pretty-print", pretty_print, "false", "Indent JSON over several lines (one event still is one message)."),
     bool_option!("int8-as-string", int8_as_string, "false", "Render bigint (int8) values as JSON strings, for consumers whose numbers are doubles (JavaScript)."),
     bool_option!("numeric-as-string", numeric_as_string, "false", "Render numeric values as JSON strings, keeping every digit in any consumer."),
@@ -218,7 +203,7 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
             Ok(())
         },
     },
-    bool_option!("stream-changes", stream_changes, "false", "Stream large in-progress transactions (`stream_start` ... `stream_commit`/`stream_abort`) instead of waiting for their commit; PostgreSQL streams once a transaction exceeds `logical_decoding_work_mem`."),
+    bool_option!("stream-changes", stream_changes, "false", "all", "Stream large in-progress transactions (`stream_start` ... `stream_commit`/`stream_abort`) instead of waiting for their commit; PostgreSQL streams once a transaction exceeds `logical_decoding_work_mem`."),
     OptionSpec {
         name: "only-local",
         accepts: Accepts::Bool,
@@ -260,8 +245,8 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
         o.message_prefixes.exclude = filters::split_list(list);
         Ok(())
     }),
-    test_decoding_option!("force-binary", force_binary, "Declare the output binary (as test_decoding does), so only `pg_logical_slot_*_binary_changes` can read it."),
-    test_decoding_option!("include-rewrites", include_rewrites, "Also decode the changes a table rewrite makes (as test_decoding does)."),
+    bool_option!("force-binary", force_binary, "false", "test_decoding", "Declare the output binary (as test_decoding does), so only `pg_logical_slot_*_binary_changes` can read it."),
+    bool_option!("include-rewrites", include_rewrites, "false", "test_decoding", "Also decode the changes a table rewrite makes (as test_decoding does)."),
 ];
 
 /// Pairs of options that cannot be combined (SQLSTATE 42601).
