@@ -1,0 +1,228 @@
+use super::*;
+
+fn parse_pairs(pairs: &[(&'static str, Option<&'static str>)]) -> Result<Options, OptionError> {
+    parse(pairs.iter().copied())
+}
+
+#[test]
+fn defaults_match_the_table() {
+    let o = parse_pairs(&[]).unwrap();
+    assert_eq!(o.format, Format::Json);
+    assert!(o.include_xids && o.include_typmod && o.include_schemas && o.include_transaction);
+    assert!(!o.include_timestamp && !o.include_lsn && !o.include_types && !o.skip_empty_xacts);
+    assert!(!o.pretty_print && !o.int8_as_string && !o.numeric_as_string);
+    assert_eq!(o.unchanged_toast_placeholder, None);
+}
+
+#[test]
+fn bare_option_means_true_and_postgres_spellings_parse() {
+    assert!(parse_pairs(&[("include-lsn", None)]).unwrap().include_lsn);
+    for t in ["true", "TRUE", "t", "tr", "yes", "y", "on", "ON", "1"] {
+        assert_eq!(parse_bool(t), Some(true), "{t}");
+    }
+    for f in ["false", "f", "fa", "no", "n", "off", "of", "0", "OFF"] {
+        assert_eq!(parse_bool(f), Some(false), "{f}");
+    }
+    for bad in ["", "o", "2", "truee", "maybe", "onn"] {
+        assert_eq!(parse_bool(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn bad_boolean_names_option_value_and_accepted() {
+    let e = parse_pairs(&[("include-xids", Some("maybe"))]).unwrap_err();
+    assert_eq!(e.sqlstate.code(), "22023");
+    assert!(
+        e.message.contains("\"include-xids\"") && e.message.contains("\"maybe\""),
+        "{}",
+        e.message
+    );
+    assert!(e.hint.unwrap().contains("true, false"));
+}
+
+#[test]
+fn unknown_option_lists_accepted_options() {
+    let e = parse_pairs(&[("include-foo", Some("1"))]).unwrap_err();
+    assert_eq!(e.sqlstate, SqlState::InvalidParameterValue);
+    assert_eq!(e.message, "option \"include-foo\" = \"1\" is unknown");
+    assert!(e.hint.unwrap().contains("include-xids"));
+}
+
+#[test]
+fn duplicate_option_is_a_conflict() {
+    let e = parse_pairs(&[("include-xids", Some("on")), ("include-xids", Some("off"))]).unwrap_err();
+    assert_eq!(e.sqlstate.code(), "42601");
+    assert!(e.message.contains("\"on\" and \"off\""), "{}", e.message);
+}
+
+#[test]
+fn formats_not_built_are_rejected_with_what_is_accepted() {
+    let e = parse_pairs(&[("format", Some("protobuf"))]).unwrap_err();
+    assert_eq!(e.sqlstate.code(), "22023");
+    assert!(e.message.contains("not available"), "{}", e.message);
+    assert_eq!(e.hint.as_deref(), Some("Accepted: json, test_decoding."));
+    let e = parse_pairs(&[("format", Some("xml"))]).unwrap_err();
+    assert!(e.message.contains("invalid value \"xml\""));
+    assert!(parse_pairs(&[("format", None)]).is_err());
+    assert_eq!(parse_pairs(&[("format", Some("json"))]).unwrap().format, Format::Json);
+}
+
+#[test]
+fn text_option_needs_a_value() {
+    assert!(parse_pairs(&[("unchanged-toast-placeholder", None)]).is_err());
+    let o = parse_pairs(&[("unchanged-toast-placeholder", Some("__toast__"))]).unwrap();
+    assert_eq!(o.unchanged_toast_placeholder.as_deref(), Some("__toast__"));
+}
+
+#[test]
+fn every_bool_option_sets_its_own_field() {
+    let defaults = Options::default();
+    for spec in OPTION_TABLE.iter().filter(|s| matches!(s.accepts, Accepts::Bool)) {
+        let flipped = if parse_bool(spec.default).unwrap() {
+            "false"
+        } else {
+            "true"
+        };
+        let (o, baseline) = if spec.formats == "test_decoding" {
+            let format = ("format", Some("test_decoding"));
+            (
+                parse_pairs(&[format, (spec.name, Some(flipped))]).unwrap(),
+                parse_pairs(&[format]).unwrap(),
+            )
+        } else {
+            (parse_pairs(&[(spec.name, Some(flipped))]).unwrap(), defaults.clone())
+        };
+        assert_ne!(o, baseline, "option {} changed nothing", spec.name);
+    }
+}
+
+#[test]
+fn filter_options_parse_and_reject_bad_values() {
+    let o = parse_pairs(&[
+        ("add-tables", Some("app.*, *.audit")),
+        ("filter-tables", Some("app.secret")),
+        ("actions", Some("insert,delete")),
+        ("filter-msg-prefixes", Some("noise")),
+        ("exclude-origins", Some("node_b, node_c")),
+    ])
+    .unwrap();
+    assert!(o.tables.passes("app", "orders") && !o.tables.passes("app", "secret") && o.tables.passes("x", "audit"));
+    assert!(o.actions.insert && !o.actions.update && o.actions.delete && !o.actions.truncate);
+    assert!(!o.message_prefixes.passes(b"noise"));
+    assert_eq!(o.origins.exclude, ["node_b", "node_c"]);
+    let e = parse_pairs(&[("actions", Some("insert,merge"))]).unwrap_err();
+    assert_eq!(e.sqlstate.code(), "22023");
+    assert!(
+        e.message
+            .contains("\"actions\" has invalid value \"insert,merge\": \"merge\" is not an action"),
+        "{}",
+        e.message
+    );
+    let e = parse_pairs(&[("add-tables", Some("nodot"))]).unwrap_err();
+    assert!(e.message.contains("\"add-tables\""), "{}", e.message);
+}
+
+#[test]
+fn conflicting_origin_options() {
+    let e = parse_pairs(&[("only-local", None), ("include-origins", Some("a"))]).unwrap_err();
+    assert_eq!(e.sqlstate.code(), "42601");
+    assert!(
+        e.message.contains("\"only-local\" and \"include-origins\""),
+        "{}",
+        e.message
+    );
+    assert!(parse_pairs(&[("only-local", Some("false")), ("include-origins", Some("a"))]).is_ok());
+    let e = parse_pairs(&[("include-origins", Some("a")), ("exclude-origins", Some("b"))]).unwrap_err();
+    assert_eq!(e.sqlstate, SqlState::ConflictingOptions);
+}
+
+#[test]
+fn settings_give_defaults_that_plugin_options_override() {
+    let defaults = [
+        ("include-xids", "off"),
+        ("skip-empty-xacts", "on"),
+        ("add-tables", "app.*"),
+    ];
+    let o = parse_layered(&defaults, [("include-xids", Some("on"))]).unwrap();
+    assert!(o.include_xids, "plugin option wins");
+    assert!(o.skip_empty_xacts && !o.tables.passes("public", "t"), "defaults apply");
+    // a plugin option equal to a setting is not a duplicate
+    assert!(parse_layered(&[("include-lsn", "on")], [("include-lsn", Some("on"))]).is_ok());
+    // conflicts are judged on the effective values
+    let e = parse_layered(&[("only-local", "on")], [("include-origins", Some("a"))]).unwrap_err();
+    assert_eq!(e.sqlstate, SqlState::ConflictingOptions);
+    assert!(parse_layered(
+        &[("only-local", "on")],
+        [("only-local", Some("off")), ("include-origins", Some("a"))]
+    )
+    .is_ok());
+    assert_eq!(setting_name("include-xids"), "wal2any.include_xids");
+    assert!(check_setting("include-xids", "").is_ok());
+    assert!(check_setting("include-xids", "perhaps")
+        .unwrap_err()
+        .message
+        .contains("\"perhaps\""));
+    assert!(check_setting("actions", "insert,update").is_ok());
+}
+
+#[test]
+fn test_decoding_format_has_test_decodings_option_rules() {
+    let o = parse_pairs(&[
+        ("format", Some("test_decoding")),
+        ("include-xids", Some("0")),
+        ("skip-empty-xacts", None),
+    ])
+    .unwrap();
+    assert_eq!(o.format, Format::TestDecoding);
+    assert!(!o.include_xids && o.skip_empty_xacts);
+    // bare stream-changes/force-binary/include-rewrites are ignored, as in test_decoding
+    let o = parse_pairs(&[
+        ("format", Some("test_decoding")),
+        ("stream-changes", None),
+        ("force-binary", None),
+    ])
+    .unwrap();
+    assert!(!o.stream_changes && !o.force_binary);
+    // duplicates: the last wins
+    let o = parse_pairs(&[
+        ("format", Some("test_decoding")),
+        ("include-xids", Some("0")),
+        ("include-xids", Some("1")),
+    ]);
+    assert!(o.unwrap().include_xids);
+    let e = parse_pairs(&[("format", Some("test_decoding")), ("include-lsn", None)]).unwrap_err();
+    assert_eq!(
+        (e.sqlstate.code(), e.message.as_str()),
+        ("22023", "option \"include-lsn\" = \"(null)\" is unknown")
+    );
+    let e = parse_pairs(&[("format", Some("test_decoding")), ("only-local", Some("maybe"))]).unwrap_err();
+    assert_eq!(
+        e.message,
+        "could not parse value \"maybe\" for parameter \"only-local\""
+    );
+    assert_eq!(e.hint, None);
+    // and the json format refuses test_decoding-only options
+    let e = parse_pairs(&[("force-binary", Some("1"))]).unwrap_err();
+    assert!(
+        e.message.contains("applies only to format test_decoding"),
+        "{}",
+        e.message
+    );
+    // a default format from settings
+    let o = parse_layered(
+        &[("format", "test_decoding"), ("include-lsn", "on")],
+        [("include-xids", Some("off"))],
+    )
+    .unwrap();
+    assert_eq!(o.format, Format::TestDecoding);
+}
+
+#[test]
+fn readme_option_table_is_generated_from_this_table() {
+    let readme = include_str!("../README.md");
+    assert!(
+        readme.contains(&markdown_table()),
+        "README's option table is stale; paste:\n{}",
+        markdown_table()
+    );
+}
