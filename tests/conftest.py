@@ -31,8 +31,11 @@ def drop_database(name):
         with psycopg2.connect(dsn(name)) as owner:
             owner.autocommit = True
             owner.cursor().execute("ROLLBACK PREPARED %s", (gid,))
-    cur.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                "WHERE database = %s AND NOT active", (name,))
+    # A test that failed mid-stream may leave its walsender running.
+    cur.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = %s AND active",
+                (name,))
+    cur.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = %s "
+                "AND NOT active", (name,))
     cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
     admin.close()
 

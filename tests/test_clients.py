@@ -157,11 +157,11 @@ def test_long_filtered_transaction_keeps_the_walsender_talking(conn, database):
     replies) instead of going silent until the transaction is decoded."""
     cur = conn.cursor()
     cur.execute("CREATE TABLE wanted (id int PRIMARY KEY); CREATE TABLE noise (id int)")
-    repl = psycopg2.connect(dsn(database) + " options='-c wal_sender_timeout=1s'",
+    repl = psycopg2.connect(dsn(database) + " options='-c wal_sender_timeout=2s'",
                             connection_factory=psycopg2.extras.LogicalReplicationConnection)
     repl_cur = repl.cursor()
     repl_cur.create_replication_slot("progress", output_plugin="wal2any")
-    cur.execute("INSERT INTO noise SELECT generate_series(1, 1500000)")   # ~4 s to decode here
+    cur.execute("INSERT INTO noise SELECT generate_series(1, 2000000)")   # ~5.5 s to decode here
     cur.execute("INSERT INTO wanted VALUES (1)")
     # The client sends no status on its own: it only answers keepalives.
     repl_cur.start_replication(slot_name="progress", decode=True, status_interval=3600,
@@ -181,3 +181,40 @@ def test_long_filtered_transaction_keeps_the_walsender_talking(conn, database):
     cur.execute("SELECT count(*) FROM pg_stat_replication WHERE pid = %s", (repl.info.backend_pid,))
     assert cur.fetchone()[0] == 1
     repl.close()
+
+
+def test_two_phase_slot_created_on_the_replication_protocol(conn, database):
+    """CREATE_REPLICATION_SLOT ... LOGICAL wal2any (TWO_PHASE): a prepared
+    transaction streams at PREPARE, with its GID, then COMMIT PREPARED."""
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    repl = replication_connection(database)
+    repl_cur = repl.cursor()
+    repl_cur.execute("CREATE_REPLICATION_SLOT tp LOGICAL wal2any (TWO_PHASE)")
+    slot_name, consistent_point, _, plugin = repl_cur.fetchone()
+    assert (slot_name, plugin) == ("tp", "wal2any")
+    cur.execute("BEGIN; INSERT INTO t VALUES (1); PREPARE TRANSACTION 'over the wire'")
+    repl_cur.start_replication_expert(
+        f"START_REPLICATION SLOT tp LOGICAL {consistent_point} (\"include-xids\" '0')", decode=True)
+    try:
+        events = read_until(repl_cur, "prepare")
+        assert [e["action"] for e in events] == ["begin_prepare", "insert", "prepare"]
+        assert events[-1]["gid"] == "over the wire"
+        cur.execute("COMMIT PREPARED 'over the wire'")
+        assert read_until(repl_cur, "commit_prepared") == [{"action": "commit_prepared", "gid": "over the wire"}]
+    finally:
+        repl.close()
+
+
+def read_until(repl_cur, action, timeout=60):
+    """Reads messages (without ending replication) until one with `action`."""
+    events, deadline = [], time.time() + timeout
+    while time.time() < deadline:
+        msg = repl_cur.read_message()
+        if msg is None:
+            select.select([repl_cur], [], [], 0.1)
+            continue
+        events.append(json.loads(msg.payload))
+        if events[-1]["action"] == action:
+            return events
+    raise AssertionError(f"no {action} within {timeout}s; got {events}")
