@@ -10,36 +10,58 @@ fn push_unicode_escape(out: &mut Vec<u8>, c: u32) {
     }
 }
 
+/// For each byte: 0 = copy as is, 1 = escape it, 2 = lead byte of a possible
+/// C1 control (U+0080..U+009F is 0xC2 0x80..=0x9F in UTF-8).
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = 1;
+        b += 1;
+    }
+    table[b'"' as usize] = 1;
+    table[b'\\' as usize] = 1;
+    table[0x7f] = 1;
+    table[0xc2] = 2;
+    table
+};
+
+fn push_escape(out: &mut Vec<u8>, code: u32) {
+    match code {
+        0x22 => out.extend_from_slice(b"\\\""),
+        0x5c => out.extend_from_slice(b"\\\\"),
+        0x0a => out.extend_from_slice(b"\\n"),
+        0x0d => out.extend_from_slice(b"\\r"),
+        0x09 => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        _ => push_unicode_escape(out, code),
+    }
+}
+
 /// Writes `s` as a JSON string body (no quotes), escaping `"`, `\` and every
-/// control character: C0, DEL and C1 (U+0080..U+009F).
+/// control character: C0, DEL and C1 (U+0080..U+009F). Runs of bytes that
+/// need nothing are copied in one go (the common case: the whole string).
 fn push_escaped_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        let (escape_len, code) = match b {
-            0x00..=0x1f | b'"' | b'\\' | 0x7f => (1, b as u32),
-            // C1 controls are U+0080..U+009F: UTF-8 0xC2 0x80..=0x9F.
-            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => (2, bytes[i + 1] as u32),
-            _ => {
-                i += 1;
-                continue;
+        match ESCAPE[bytes[i] as usize] {
+            0 => i += 1,
+            2 if !matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => i += 1,
+            kind => {
+                out.extend_from_slice(&bytes[start..i]);
+                let (code, len) = if kind == 2 {
+                    (bytes[i + 1] as u32, 2)
+                } else {
+                    (bytes[i] as u32, 1)
+                };
+                push_escape(out, code);
+                i += len;
+                start = i;
             }
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        match code {
-            0x22 => out.extend_from_slice(b"\\\""),
-            0x5c => out.extend_from_slice(b"\\\\"),
-            0x0a => out.extend_from_slice(b"\\n"),
-            0x0d => out.extend_from_slice(b"\\r"),
-            0x09 => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => push_unicode_escape(out, code),
         }
-        i += escape_len;
-        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
 }
@@ -48,13 +70,20 @@ fn push_escaped_str(out: &mut Vec<u8>, s: &str) {
 /// SQL_ASCII database) becomes U+FFFD, so the output is always valid UTF-8.
 pub fn push_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
+    match std::str::from_utf8(bytes) {
+        Ok(text) => push_escaped_str(out, text),
+        Err(_) => push_lossy(out, bytes),
+    }
+    out.push(b'"');
+}
+
+fn push_lossy(out: &mut Vec<u8>, bytes: &[u8]) {
     for chunk in bytes.utf8_chunks() {
         push_escaped_str(out, chunk.valid());
         if !chunk.invalid().is_empty() {
             out.extend_from_slice("\u{FFFD}".as_bytes());
         }
     }
-    out.push(b'"');
 }
 
 /// Embeds a json/jsonb value (already valid JSON, checked by PostgreSQL's
@@ -81,13 +110,9 @@ fn copy_json_string(out: &mut Vec<u8>, json: &[u8], start: usize) -> usize {
     let mut i = start + 1;
     let mut raw_start = i;
     out.push(b'"');
-    let flush = |out: &mut Vec<u8>, raw: &[u8]| {
-        for chunk in raw.utf8_chunks() {
-            push_escaped_str(out, chunk.valid());
-            if !chunk.invalid().is_empty() {
-                out.extend_from_slice("\u{FFFD}".as_bytes());
-            }
-        }
+    let flush = |out: &mut Vec<u8>, raw: &[u8]| match std::str::from_utf8(raw) {
+        Ok(text) => push_escaped_str(out, text),
+        Err(_) => push_lossy(out, raw),
     };
     while i < json.len() {
         match json[i] {
