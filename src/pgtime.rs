@@ -9,8 +9,6 @@ const USECS_PER_SEC: i64 = 1_000_000;
 const USECS_PER_MINUTE: i64 = 60 * USECS_PER_SEC;
 const USECS_PER_HOUR: i64 = 60 * USECS_PER_MINUTE;
 const USECS_PER_DAY: i64 = 24 * USECS_PER_HOUR;
-/// Seconds between the Unix epoch and PostgreSQL's epoch (2000-01-01).
-pub const UNIX_TO_POSTGRES_EPOCH_SECS: i64 = 946_684_800;
 
 /// Infinite timestamps and dates, as PostgreSQL marks them.
 pub const TIMESTAMP_NOBEGIN: i64 = i64::MIN;
@@ -167,11 +165,6 @@ pub fn push_interval(out: &mut Vec<u8>, micros: i64, days: i32, months: i32) {
     }
 }
 
-/// PostgreSQL timestamp (µs since 2000-01-01) to µs since the Unix epoch.
-pub fn to_unix_micros(pg_micros: i64) -> i64 {
-    pg_micros.saturating_add(UNIX_TO_POSTGRES_EPOCH_SECS * USECS_PER_SEC)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,7 +199,6 @@ mod tests {
         assert_eq!(s(|o| push_timestamp(o, t, true)), "2026-11-21T11:06:12.123456Z");
         assert_eq!(s(|o| push_timestamp(o, TIMESTAMP_NOEND, true)), "infinity");
         assert_eq!(s(|o| push_timestamp(o, TIMESTAMP_NOBEGIN, false)), "-infinity");
-        assert_eq!(to_unix_micros(0), 946_684_800_000_000);
     }
 
     #[test]

@@ -12,7 +12,6 @@ import time
 
 import psycopg2
 import psycopg2.extras
-import pytest
 
 from conftest import dsn
 
@@ -71,23 +70,22 @@ def replication_connection(database):
     return psycopg2.connect(dsn(database), connection_factory=psycopg2.extras.LogicalReplicationConnection)
 
 
-def consume_until(repl_cur, predicate, limit=100):
-    """Reads messages until predicate(event) holds; returns all events."""
-    events = []
-
-    class Done(Exception):
-        pass
-
-    def consume(msg):
-        event = json.loads(msg.payload)
-        events.append((msg.data_start, event))
-        msg.cursor.send_feedback(flush_lsn=msg.data_start)
-        if predicate(event) or len(events) >= limit:
-            raise Done
-
-    with pytest.raises(Done):
-        repl_cur.consume_stream(consume)
-    return events
+def read_until(repl_cur, action, timeout=60, poll=0.1, on_idle=None):
+    """Reads messages, without ending replication, until an event with
+    `action`; returns [(data_start, event)]. `on_idle` runs whenever no
+    message is waiting."""
+    events, deadline = [], time.time() + timeout
+    while time.time() < deadline:
+        msg = repl_cur.read_message()
+        if msg is None:
+            if on_idle is not None:
+                on_idle()
+            select.select([repl_cur], [], [], poll)
+            continue
+        events.append((msg.data_start, json.loads(msg.payload)))
+        if events[-1][1]["action"] == action:
+            return events
+    raise AssertionError(f"no {action} within {timeout}s; got {events}")
 
 
 def test_replication_protocol_create_slot_export_snapshot_and_stream(conn, database):
@@ -119,7 +117,7 @@ def test_replication_protocol_create_slot_export_snapshot_and_stream(conn, datab
     repl_cur.start_replication_expert(
         f"START_REPLICATION SLOT migrate LOGICAL {consistent_point} "
         "(\"include-lsn\", \"include-xids\" '0', \"skip-empty-xacts\" 'true')", decode=True)
-    events = consume_until(repl_cur, lambda e: e["action"] == "update")
+    events = read_until(repl_cur, "update")
     changes = [e for _, e in events if e["action"] in ("insert", "update")]
     assert changes[0]["new"] == {"id": 6, "balance": 60}
     assert changes[1]["key"] == {"id": 1} and changes[1]["new"] == {"id": 1, "balance": 0}
@@ -166,15 +164,9 @@ def test_long_filtered_transaction_keeps_the_walsender_talking(conn, database):
     # The client sends no status on its own: it only answers keepalives.
     repl_cur.start_replication(slot_name="progress", decode=True, status_interval=3600,
                                options={"add-tables": "public.wanted", "include-xids": "0"})
-    contacts, deadline, wanted = set(), time.time() + 120, None
-    while wanted is None and time.time() < deadline:
-        msg = repl_cur.read_message()
-        if msg is None:
-            contacts.add(repl_cur.io_timestamp)
-            select.select([repl_cur], [], [], 0.02)
-        elif json.loads(msg.payload)["action"] == "insert":
-            wanted = json.loads(msg.payload)
-    assert wanted == {"action": "insert", "schema": "public", "table": "wanted", "new": {"id": 1}}
+    contacts = set()
+    events = read_until(repl_cur, "insert", timeout=120, poll=0.02, on_idle=lambda: contacts.add(repl_cur.io_timestamp))
+    assert events[-1][1] == {"action": "insert", "schema": "public", "table": "wanted", "new": {"id": 1}}
     # Keepalives every wal_sender_timeout/2 while the noise was decoded.
     assert len(contacts) >= 3, f"only {len(contacts)} contacts from the walsender during the filtered transaction"
     # And the walsender did not time out: it is still there.
@@ -197,24 +189,11 @@ def test_two_phase_slot_created_on_the_replication_protocol(conn, database):
     repl_cur.start_replication_expert(
         f"START_REPLICATION SLOT tp LOGICAL {consistent_point} (\"include-xids\" '0')", decode=True)
     try:
-        events = read_until(repl_cur, "prepare")
+        events = [e for _, e in read_until(repl_cur, "prepare")]
         assert [e["action"] for e in events] == ["begin_prepare", "insert", "prepare"]
         assert events[-1]["gid"] == "over the wire"
         cur.execute("COMMIT PREPARED 'over the wire'")
-        assert read_until(repl_cur, "commit_prepared") == [{"action": "commit_prepared", "gid": "over the wire"}]
+        events = [e for _, e in read_until(repl_cur, "commit_prepared")]
+        assert events == [{"action": "commit_prepared", "gid": "over the wire"}]
     finally:
         repl.close()
-
-
-def read_until(repl_cur, action, timeout=60):
-    """Reads messages (without ending replication) until one with `action`."""
-    events, deadline = [], time.time() + timeout
-    while time.time() < deadline:
-        msg = repl_cur.read_message()
-        if msg is None:
-            select.select([repl_cur], [], [], 0.1)
-            continue
-        events.append(json.loads(msg.payload))
-        if events[-1]["action"] == action:
-            return events
-    raise AssertionError(f"no {action} within {timeout}s; got {events}")
