@@ -62,8 +62,13 @@ WHERE data LIKE 'table public.account: UPDATE%' OR data LIKE 'table public.accou
    OR data LIKE 'table public.audit_log: TRUNCATE%';
 
 \echo
+\echo '== format=protobuf: binary wal2any.v1.Event messages (first 6, hex; decoded below by examples/consume_protobuf.py)'
+SELECT length(data) || ' bytes: ' || encode(data, 'hex')
+FROM pg_logical_slot_peek_binary_changes('demo', NULL, NULL, 'format', 'protobuf', 'skip-empty-xacts', '1')
+WHERE length(data) < 100 LIMIT 6;
+
+\echo
 \echo '== a format that is not built yet is a clear error at startup'
 \set ON_ERROR_STOP 0
-SELECT data FROM pg_logical_slot_peek_changes('demo', NULL, NULL, 'format', 'protobuf');
+SELECT data FROM pg_logical_slot_peek_changes('demo', NULL, NULL, 'format', 'avro');
 \set ON_ERROR_STOP 1
-SELECT 'dropped slot' FROM pg_drop_replication_slot('demo');

@@ -98,6 +98,10 @@ pub struct RelationMeta {
     pub columns: Vec<ColumnMeta>,
     /// `schema.table` as SQL writes it (`quote_qualified_identifier`).
     pub sql_name: String,
+    /// Different after every rebuild of the cached entry (an invalidation:
+    /// ALTER TABLE, REPLICA IDENTITY, ...): formats that describe a relation
+    /// once (Protobuf's relation message) describe it again.
+    pub version: u64,
 }
 
 impl RelationMeta {
@@ -290,6 +294,7 @@ mod tests {
             identity: ReplicaIdentity::Default,
             columns: vec![col(false)],
             sql_name: "s.t".into(),
+            version: 1,
         };
         assert!(!rel.has_identity_key());
         rel.columns.push(col(true));

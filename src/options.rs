@@ -13,10 +13,35 @@ pub enum Format {
     Json,
     /// PostgreSQL's test_decoding text, byte for byte, with its option rules.
     TestDecoding,
+    /// proto/wal2any/v1, binary output.
+    Protobuf,
 }
 
-const BUILT_FORMATS: &[&str] = &["json", "test_decoding"];
-const PLANNED_FORMATS: &[&str] = &["protobuf", "avro"];
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::TestDecoding => "test_decoding",
+            Format::Protobuf => "protobuf",
+        }
+    }
+}
+
+/// How binary messages are delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// One event per message: the replication protocol and the SQL
+    /// functions keep message boundaries.
+    None,
+    /// A varint length before each event (protobuf's delimited format).
+    Varint,
+    /// As `Varint`, counting the newline pg_recvlogical writes after each
+    /// message as part of the event.
+    VarintNewline,
+}
+
+const BUILT_FORMATS: &[&str] = &["json", "test_decoding", "protobuf"];
+const PLANNED_FORMATS: &[&str] = &["avro"];
 
 /// The options test_decoding knows; with `format=test_decoding` they are the
 /// only ones accepted, with test_decoding's own messages and quirks.
@@ -58,6 +83,8 @@ pub struct Options {
     pub message_prefixes: PrefixFilter,
     pub force_binary: bool,
     pub include_rewrites: bool,
+    pub framing: Framing,
+    pub include_column_names: bool,
 }
 
 /// SQLSTATEs the FFI layer maps to PostgreSQL error codes.
@@ -112,7 +139,7 @@ pub struct OptionSpec {
     pub accepts: Accepts,
     /// Default as shown in the README.
     pub default: &'static str,
-    /// Formats the option affects.
+    /// Formats the option applies to: `all`, or names separated by `, `.
     pub formats: &'static str,
     pub description: &'static str,
     /// Stores the value; an `Err` says why the value is not accepted.
@@ -146,7 +173,7 @@ macro_rules! list_option {
             name: $name,
             accepts: Accepts::List,
             default: "(empty)",
-            formats: "json",
+            formats: "json, protobuf",
             description: $desc,
             set: |o, s| match s {
                 Setting::Text(list) => {
@@ -166,11 +193,12 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
         accepts: Accepts::Choice { built: BUILT_FORMATS, planned: PLANNED_FORMATS },
         default: "json",
         formats: "all",
-        description: "Output format: `json`, or `test_decoding` (PostgreSQL's test_decoding text byte for byte, accepting only its options). `protobuf` and `avro` are reserved and not available yet.",
+        description: "Output format: `json`; `protobuf` (binary, schema `proto/wal2any/v1/wal2any.proto`); or `test_decoding` (PostgreSQL's test_decoding text byte for byte, accepting only its options). `avro` is reserved and not available yet.",
         set: |o, s| {
             match s {
                 Setting::Choice("json") => o.format = Format::Json,
                 Setting::Choice("test_decoding") => o.format = Format::TestDecoding,
+                Setting::Choice("protobuf") => o.format = Format::Protobuf,
                 _ => {}
             }
             Ok(())
@@ -178,14 +206,14 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
     },
     bool_option!("include-xids", include_xids, "true", "all", "Add `xid` (the toplevel transaction id) to every event."),
     bool_option!("include-timestamp", include_timestamp, "false", "all", "Add `commit_time` (ISO 8601, UTC, microseconds) to begin and commit."),
-    bool_option!("include-lsn", include_lsn, "false", "Add `lsn` to every event, and `end_lsn` to commit."),
-    bool_option!("include-origin", include_origin, "false", "Add `origin` (replication origin name) and `origin_lsn` to begin when the transaction came from a replication origin."),
+    bool_option!("include-lsn", include_lsn, "false", "json, protobuf", "Add `lsn` to every event, and `end_lsn` to commit."),
+    bool_option!("include-origin", include_origin, "false", "json, protobuf", "Add `origin` (replication origin name) and `origin_lsn` to begin when the transaction came from a replication origin."),
     bool_option!("include-types", include_types, "false", "Add `types`: column name to SQL type name."),
     bool_option!("include-typmod", include_typmod, "true", "With `include-types`, show type modifiers (`character varying(20)` rather than `character varying`)."),
     bool_option!("include-type-oids", include_type_oids, "false", "Add `type_oids`: column name to type OID."),
     bool_option!("include-schemas", include_schemas, "true", "Add `schema` to changes and truncated relations."),
     bool_option!("include-pk", include_pk, "false", "Add `pk`: the primary key column names (empty list when there is none)."),
-    bool_option!("include-transaction", include_transaction, "true", "Emit begin and commit events."),
+    bool_option!("include-transaction", include_transaction, "true", "json, protobuf", "Emit begin and commit events."),
     bool_option!("skip-empty-xacts", skip_empty_xacts, "false", "all", "Do not emit begin/commit for transactions with no emitted change or message."),
     bool_option!("pretty-print", pretty_print, "false", "Indent JSON over several lines (one event still is one message)."),
     bool_option!("int8-as-string", int8_as_string, "false", "Render bigint (int8) values as JSON strings, for consumers whose numbers are doubles (JavaScript)."),
@@ -245,9 +273,27 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
         o.message_prefixes.exclude = filters::split_list(list);
         Ok(())
     }),
+    OptionSpec {
+        name: "framing",
+        accepts: Accepts::Choice { built: FRAMINGS, planned: &[] },
+        default: "none",
+        formats: "protobuf",
+        description: "`none`: one event per message (the replication protocol and the SQL functions keep boundaries). `varint`: each event preceded by its length as a varint (protobuf's delimited format), for consumers that concatenate messages. `varint-newline`: for `pg_recvlogical -f FILE`, which writes a newline after each message: the length counts that newline, which the event reads as its field 15, so protobuf's delimited readers read the file as it is.",
+        set: |o, s| {
+            o.framing = match s {
+                Setting::Choice("varint") => Framing::Varint,
+                Setting::Choice("varint-newline") => Framing::VarintNewline,
+                _ => Framing::None,
+            };
+            Ok(())
+        },
+    },
+    bool_option!("include-column-names", include_column_names, "false", "protobuf", "Put column names and type OIDs in every row and the schema and table in every change, and send no relation messages: for consumers that keep no state."),
     bool_option!("force-binary", force_binary, "false", "test_decoding", "Declare the output binary (as test_decoding does), so only `pg_logical_slot_*_binary_changes` can read it."),
     bool_option!("include-rewrites", include_rewrites, "false", "test_decoding", "Also decode the changes a table rewrite makes (as test_decoding does)."),
 ];
+
+const FRAMINGS: &[&str] = &["none", "varint", "varint-newline"];
 
 /// Pairs of options that cannot be combined (SQLSTATE 42601).
 const CONFLICTS: &[(&str, &str, &str)] = &[
@@ -289,6 +335,8 @@ impl Default for Options {
             message_prefixes: PrefixFilter::default(),
             force_binary: false,
             include_rewrites: false,
+            framing: Framing::None,
+            include_column_names: false,
         };
         // Defaults come from the table, so the README can never disagree.
         for spec in OPTION_TABLE {
@@ -421,15 +469,18 @@ where
         }
     }
     let overridden = |name: &str| pairs.iter().any(|(n, _)| *n == name);
+    let format_name = format.flatten().unwrap_or("json");
+    // A setting for an option of another format is a default for that
+    // format, not an error for this one.
     let effective: Vec<(&str, Option<&str>)> = defaults
         .iter()
-        .filter(|(name, _)| !overridden(name))
+        .filter(|(name, _)| !overridden(name) && applies_to(name, format_name))
         .map(|(name, value)| (*name, Some(*value)))
         .chain(pairs.iter().copied())
         .collect();
     let mut options = Options::default();
     for (name, value) in &effective {
-        apply(&mut options, name, *value)?;
+        apply(&mut options, name, *value, format_name)?;
     }
     check_conflicts(&effective)?;
     Ok(options)
@@ -469,7 +520,17 @@ fn parse_test_decoding(defaults: &[(&str, &str)], pairs: &[(&str, Option<&str>)]
     Ok(options)
 }
 
-fn apply(options: &mut Options, name: &str, value: Option<&str>) -> Result<(), OptionError> {
+/// Whether option `name` applies to format `format` (unknown names and
+/// formats are reported elsewhere).
+fn applies_to(name: &str, format: &str) -> bool {
+    OPTION_TABLE
+        .iter()
+        .find(|s| s.name == name)
+        .is_none_or(|s| s.formats == "all" || s.formats.split(", ").any(|f| f == format))
+        || !BUILT_FORMATS.contains(&format)
+}
+
+fn apply(options: &mut Options, name: &str, value: Option<&str>, format: &str) -> Result<(), OptionError> {
     let Some(spec) = OPTION_TABLE.iter().find(|s| s.name == name) else {
         return Err(invalid(
             format!("option \"{}\" = \"{}\" is unknown", name, value.unwrap_or("(no value)")),
@@ -480,6 +541,12 @@ fn apply(options: &mut Options, name: &str, value: Option<&str>) -> Result<(), O
         return Err(invalid(
             format!("option \"{name}\" applies only to format test_decoding"),
             Some("Add format=test_decoding, or leave the option out.".into()),
+        ));
+    }
+    if !applies_to(name, format) {
+        return Err(invalid(
+            format!("option \"{name}\" does not apply to format {format}"),
+            Some(format!("\"{name}\" applies to: {}.", spec.formats)),
         ));
     }
     let setting = validate(spec, value)?;

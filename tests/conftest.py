@@ -37,6 +37,9 @@ def drop_database(name):
     cur.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = %s "
                 "AND NOT active", (name,))
     cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    # Replication origins are cluster-wide: tests name theirs after the database.
+    cur.execute("SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname LIKE %s",
+                ("%" + name,))
     admin.close()
 
 

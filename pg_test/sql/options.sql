@@ -30,8 +30,13 @@ END $$;
 SELECT try_options('include-xids', 'maybe');
 SELECT try_options('include-xids', '');
 SELECT try_options('include-xids', 'on', 'include-xids', 'off');
-SELECT try_options('format', 'protobuf');
 SELECT try_options('format', 'avro');
+-- protobuf is binary: the text functions refuse it (after options are checked)
+SELECT try_options('format', 'protobuf');
+SELECT try_options('format', 'protobuf', 'framing', 'length');
+-- an option of another format is an error, whatever the order
+SELECT try_options('format', 'protobuf', 'pretty-print', '1');
+SELECT try_options('include-column-names', '1', 'format', 'json');
 SELECT try_options('format', 'xml');
 SELECT try_options('format', '');
 SELECT try_options('unchanged-toast-placeholder', '');

@@ -27,6 +27,7 @@ fn rel(identity: ReplicaIdentity) -> RelationMeta {
             col("name", "character varying(20)", 1043, false),
             col("doc", "text", 25, false),
         ],
+        version: 1,
     }
 }
 

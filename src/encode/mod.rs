@@ -3,6 +3,8 @@
 
 pub mod json;
 pub mod json_text;
+pub mod pbwire;
+pub mod protobuf;
 pub mod test_decoding;
 
 use crate::model::Event;
@@ -32,6 +34,12 @@ pub trait Encoder {
     /// Appends exactly one message for `event` to `out`.
     fn encode(&mut self, event: &Event<'_, '_>, out: &mut Vec<u8>);
 
+    /// A message that must be written before `event`'s (Protobuf's relation
+    /// description): appends it to `out` and returns true, or returns false.
+    fn preamble(&mut self, _event: &Event<'_, '_>, _out: &mut Vec<u8>) -> bool {
+        false
+    }
+
     fn profile(&self) -> Profile;
 }
 
@@ -39,5 +47,6 @@ pub fn for_options(options: &Options) -> Box<dyn Encoder> {
     match options.format {
         Format::Json => Box::new(json::JsonEncoder::new(options)),
         Format::TestDecoding => Box::new(test_decoding::TestDecodingEncoder::new(options)),
+        Format::Protobuf => Box::new(protobuf::ProtobufEncoder::new(options)),
     }
 }

@@ -164,8 +164,11 @@ unsafe fn emit_change(
                 relation: &cached.meta,
                 change: row_change,
             };
+            if state.encoder.preamble(&event, &mut state.out) {
+                state::write_message(ctx, &mut state.out);
+            }
             state.encoder.encode(&event, &mut state.out);
-            state.write_out(ctx);
+            state::write_message(ctx, &mut state.out);
         }
         state.new_values = recycle(new_values);
         state.old_values = recycle(old_values);

@@ -86,6 +86,8 @@ pub struct RelationCache {
     tables: TableFilter,
     /// Holds fn_extra allocations of the cached output functions.
     memory: pg_sys::MemoryContext,
+    /// Entries built so far: the next entry's `RelationMeta::version`.
+    builds: u64,
 }
 
 impl RelationCache {
@@ -104,6 +106,7 @@ impl RelationCache {
             entries: OidMap::default(),
             tables,
             memory,
+            builds: 0,
         }
     }
 
@@ -134,10 +137,14 @@ impl RelationCache {
         if self.entries.get(&relid).is_some_and(|e| e.natts != natts) {
             self.entries.remove(&relid);
         }
-        let (memory, tables) = (self.memory, &self.tables);
-        self.entries
-            .entry(relid)
-            .or_insert_with(|| Box::new(unsafe { build(relation, memory, text, tables) }))
+        let (memory, tables, builds) = (self.memory, &self.tables, &mut self.builds);
+        self.entries.entry(relid).or_insert_with(|| {
+            *builds += 1;
+            // SAFETY: forwarded caller guarantee.
+            let mut entry = unsafe { build(relation, memory, text, tables) };
+            entry.meta.version = *builds;
+            Box::new(entry)
+        })
     }
 }
 
@@ -248,6 +255,7 @@ unsafe fn build(
             identity,
             columns: Vec::with_capacity(attrs.len()),
             sql_name,
+            version: 0,
         };
         let mut attribute_index = Vec::with_capacity(attrs.len());
         let mut conversions = Vec::with_capacity(attrs.len());

@@ -136,20 +136,29 @@ pub unsafe fn of<'c>(ctx: *mut pg_sys::LogicalDecodingContext) -> &'c mut Decodi
     unsafe { &mut *((*ctx).output_plugin_private as *mut DecodingState) }
 }
 
+/// Writes `out` as one message (one append to `ctx->out`) and empties it.
+///
+/// # Safety
+/// `ctx` must be the decoding context of a running callback.
+pub unsafe fn write_message(ctx: *mut pg_sys::LogicalDecodingContext, out: &mut Vec<u8>) {
+    // SAFETY: the PrepareWrite/append/Write sequence every output plugin
+    // uses; ctx->out is the StringInfo PrepareWrite set up.
+    unsafe {
+        pg_sys::OutputPluginPrepareWrite(ctx, true);
+        pg_sys::appendBinaryStringInfo((*ctx).out, out.as_ptr().cast(), out.len() as i32);
+        pg_sys::OutputPluginWrite(ctx, true);
+    }
+    out.clear();
+}
+
 impl DecodingState {
     /// Writes `self.out` as one message: one append to `ctx->out`.
     ///
     /// # Safety
     /// `ctx` must be the decoding context of a running callback.
     pub unsafe fn write_out(&mut self, ctx: *mut pg_sys::LogicalDecodingContext) {
-        // SAFETY: the PrepareWrite/append/Write sequence every output plugin
-        // uses; ctx->out is the StringInfo PrepareWrite set up.
-        unsafe {
-            pg_sys::OutputPluginPrepareWrite(ctx, true);
-            pg_sys::appendBinaryStringInfo((*ctx).out, self.out.as_ptr().cast(), self.out.len() as i32);
-            pg_sys::OutputPluginWrite(ctx, true);
-        }
-        self.out.clear();
+        // SAFETY: forwarded caller guarantee.
+        unsafe { write_message(ctx, &mut self.out) };
     }
 
     /// Frees what one change allocated, and oversized buffers.
