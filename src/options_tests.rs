@@ -239,7 +239,7 @@ fn readme_option_table_is_generated_from_this_table() {
     let readme = include_str!("../README.md");
     assert!(
         readme.contains(&markdown_table()),
-        "README's option table is stale; paste:\n{}",
+        "README's option table is stale (python3 scripts/sync_readme.py fixes it); paste:\n{}",
         markdown_table()
     );
 }

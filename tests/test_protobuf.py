@@ -223,7 +223,7 @@ def test_the_readme_consumers_run(conn, database, pb2, tmp_path):
     pg_recvlogical file and print the same lines."""
     readme = (ROOT / "README.md").read_text()
     for example in ("consume_protobuf.py", "consume_protobuf.rs"):
-        assert (ROOT / "examples" / example).read_text() in readme, f"README does not show examples/{example}"
+        assert (ROOT / "examples" / example).read_text() in readme, f"README does not show examples/{example} (run scripts/sync_readme.py)"
     recvlogical(database, "--slot", "pbt_readme", "--create-slot", "--plugin=wal2any")
     cur = conn.cursor()
     cur.execute("CREATE TABLE items (id int PRIMARY KEY, name text)")
