@@ -19,7 +19,13 @@ def events(data):
 
 def show(value):
     kind = value.WhichOneof("kind")
-    return "NULL" if kind == "null" else str(getattr(value, kind))
+    if kind == "null":
+        return "NULL"
+    if kind == "unchanged_toast":
+        return "(unchanged TOAST)"
+    if kind == "array":
+        return "[" + ", ".join(show(e) for e in value.array.elements) + "]"
+    return str(getattr(value, kind))
 
 
 relations = {}  # relation OID -> the latest Relation message

@@ -17,6 +17,8 @@ fn show(value: &pb::Value) -> String {
         Some(K::Int32(i)) => i.to_string(),
         Some(K::Int64(i)) => i.to_string(),
         Some(K::Text(s) | K::Numeric(s) | K::Json(s)) => s.clone(),
+        Some(K::UnchangedToast(_)) => "(unchanged TOAST)".into(),
+        Some(K::Array(a)) => format!("[{}]", a.elements.iter().map(show).collect::<Vec<_>>().join(", ")),
         Some(other) => format!("{other:?}"),
     }
 }

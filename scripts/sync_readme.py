@@ -8,7 +8,7 @@ import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TABLE_HEADER = "| option | values | default | formats | what it does |"
-EXAMPLES = [("consume_protobuf.py", "python"), ("consume_protobuf.rs", "rust")]
+EXAMPLES = [("consume_protobuf.py", "python"), ("consume_protobuf.rs", "rust"), ("consume_avro.py", "python")]
 
 
 def option_table(readme):

@@ -2,6 +2,7 @@
 \pset tuples_only on
 \pset format unaligned
 SELECT 'demo' FROM pg_create_logical_replication_slot('demo', 'wal2any');
+SELECT 'demo' FROM pg_create_logical_replication_slot('demo_avro', 'wal2any');
 
 CREATE TABLE account (
     id bigint PRIMARY KEY,
@@ -68,7 +69,7 @@ FROM pg_logical_slot_peek_binary_changes('demo', NULL, NULL, 'format', 'protobuf
 WHERE length(data) < 100 LIMIT 6;
 
 \echo
-\echo '== a format that is not built yet is a clear error at startup'
+\echo '== a bad option is a clear error at startup'
 \set ON_ERROR_STOP 0
-SELECT data FROM pg_logical_slot_peek_changes('demo', NULL, NULL, 'format', 'avro');
+SELECT data FROM pg_logical_slot_peek_changes('demo', NULL, NULL, 'format', 'xml');
 \set ON_ERROR_STOP 1

@@ -65,6 +65,39 @@ pub struct ArrayValue<'a> {
     pub elements: Vec<Value<'a>>,
 }
 
+/// What values of a column will be, known before any row is read (for
+/// formats whose schemas are built from the table: Avro). Domains are
+/// resolved to their base type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueType {
+    Bool,
+    /// smallint, integer
+    Int32,
+    /// bigint
+    Int64,
+    Oid,
+    Float4,
+    Float8,
+    /// numeric; `precision_scale` when the column declares them.
+    Numeric {
+        precision_scale: Option<(u16, i16)>,
+    },
+    Text,
+    Bytea,
+    Json,
+    Uuid,
+    Date,
+    Time,
+    TimeTz,
+    Timestamp,
+    TimestampTz,
+    Interval,
+    /// Arrays (also int2vector, oidvector), of any number of dimensions.
+    Array(Box<ValueType>),
+    /// Any other type: its text output.
+    Other,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplicaIdentity {
     Default,
@@ -87,6 +120,9 @@ pub struct ColumnMeta {
     /// Part of the replica identity key (with FULL, every column is).
     pub is_key: bool,
     pub is_primary_key: bool,
+    pub value_type: ValueType,
+    /// A variable-length type: its values can be unchanged TOAST.
+    pub toastable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +138,8 @@ pub struct RelationMeta {
     /// ALTER TABLE, REPLICA IDENTITY, ...): formats that describe a relation
     /// once (Protobuf's relation message) describe it again.
     pub version: u64,
+    /// The database the relation is in (Avro schema namespaces).
+    pub database: String,
 }
 
 impl RelationMeta {
@@ -286,6 +324,8 @@ mod tests {
             type_oid: 23,
             is_key,
             is_primary_key: is_key,
+            value_type: ValueType::Int32,
+            toastable: false,
         };
         let mut rel = RelationMeta {
             oid: 1,
@@ -295,6 +335,7 @@ mod tests {
             columns: vec![col(false)],
             sql_name: "s.t".into(),
             version: 1,
+            database: "db".into(),
         };
         assert!(!rel.has_identity_key());
         rel.columns.push(col(true));

@@ -15,6 +15,8 @@ pub enum Format {
     TestDecoding,
     /// proto/wal2any/v1, binary output.
     Protobuf,
+    /// Avro single-object encoding, binary output.
+    Avro,
 }
 
 impl Format {
@@ -23,6 +25,7 @@ impl Format {
             Format::Json => "json",
             Format::TestDecoding => "test_decoding",
             Format::Protobuf => "protobuf",
+            Format::Avro => "avro",
         }
     }
 }
@@ -40,8 +43,8 @@ pub enum Framing {
     VarintNewline,
 }
 
-const BUILT_FORMATS: &[&str] = &["json", "test_decoding", "protobuf"];
-const PLANNED_FORMATS: &[&str] = &["avro"];
+const BUILT_FORMATS: &[&str] = &["json", "test_decoding", "protobuf", "avro"];
+const PLANNED_FORMATS: &[&str] = &[];
 
 /// The options test_decoding knows; with `format=test_decoding` they are the
 /// only ones accepted, with test_decoding's own messages and quirks.
@@ -85,6 +88,7 @@ pub struct Options {
     pub include_rewrites: bool,
     pub framing: Framing,
     pub include_column_names: bool,
+    pub schema_events_once: bool,
 }
 
 /// SQLSTATEs the FFI layer maps to PostgreSQL error codes.
@@ -173,7 +177,7 @@ macro_rules! list_option {
             name: $name,
             accepts: Accepts::List,
             default: "(empty)",
-            formats: "json, protobuf",
+            formats: "json, protobuf, avro",
             description: $desc,
             set: |o, s| match s {
                 Setting::Text(list) => {
@@ -193,12 +197,13 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
         accepts: Accepts::Choice { built: BUILT_FORMATS, planned: PLANNED_FORMATS },
         default: "json",
         formats: "all",
-        description: "Output format: `json`; `protobuf` (binary, schema `proto/wal2any/v1/wal2any.proto`); or `test_decoding` (PostgreSQL's test_decoding text byte for byte, accepting only its options). `avro` is reserved and not available yet.",
+        description: "Output format: `json`; `protobuf` (binary, schema `proto/wal2any/v1/wal2any.proto`); `avro` (binary, Avro single-object encoding, schemas in the stream); or `test_decoding` (PostgreSQL's test_decoding text byte for byte, accepting only its options).",
         set: |o, s| {
             match s {
                 Setting::Choice("json") => o.format = Format::Json,
                 Setting::Choice("test_decoding") => o.format = Format::TestDecoding,
                 Setting::Choice("protobuf") => o.format = Format::Protobuf,
+                Setting::Choice("avro") => o.format = Format::Avro,
                 _ => {}
             }
             Ok(())
@@ -206,14 +211,14 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
     },
     bool_option!("include-xids", include_xids, "true", "all", "Add `xid` (the toplevel transaction id) to every event."),
     bool_option!("include-timestamp", include_timestamp, "false", "all", "Add `commit_time` (ISO 8601, UTC, microseconds) to begin and commit."),
-    bool_option!("include-lsn", include_lsn, "false", "json, protobuf", "Add `lsn` to every event, and `end_lsn` to commit."),
-    bool_option!("include-origin", include_origin, "false", "json, protobuf", "Add `origin` (replication origin name) and `origin_lsn` to begin when the transaction came from a replication origin."),
+    bool_option!("include-lsn", include_lsn, "false", "json, protobuf, avro", "Add `lsn` to every event, and `end_lsn` to commit."),
+    bool_option!("include-origin", include_origin, "false", "json, protobuf, avro", "Add `origin` (replication origin name) and `origin_lsn` to begin when the transaction came from a replication origin."),
     bool_option!("include-types", include_types, "false", "Add `types`: column name to SQL type name."),
     bool_option!("include-typmod", include_typmod, "true", "With `include-types`, show type modifiers (`character varying(20)` rather than `character varying`)."),
     bool_option!("include-type-oids", include_type_oids, "false", "Add `type_oids`: column name to type OID."),
     bool_option!("include-schemas", include_schemas, "true", "Add `schema` to changes and truncated relations."),
     bool_option!("include-pk", include_pk, "false", "Add `pk`: the primary key column names (empty list when there is none)."),
-    bool_option!("include-transaction", include_transaction, "true", "json, protobuf", "Emit begin and commit events."),
+    bool_option!("include-transaction", include_transaction, "true", "json, protobuf, avro", "Emit begin and commit events."),
     bool_option!("skip-empty-xacts", skip_empty_xacts, "false", "all", "Do not emit begin/commit for transactions with no emitted change or message."),
     bool_option!("pretty-print", pretty_print, "false", "Indent JSON over several lines (one event still is one message)."),
     bool_option!("int8-as-string", int8_as_string, "false", "Render bigint (int8) values as JSON strings, for consumers whose numbers are doubles (JavaScript)."),
@@ -277,7 +282,7 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
         name: "framing",
         accepts: Accepts::Choice { built: FRAMINGS, planned: &[] },
         default: "none",
-        formats: "protobuf",
+        formats: "protobuf, avro",
         description: "`none`: one event per message (the replication protocol and the SQL functions keep boundaries). `varint`: each event preceded by its length as a varint (protobuf's delimited format), for consumers that concatenate messages. `varint-newline`: for `pg_recvlogical -f FILE`, which writes a newline after each message: the length counts that newline, which the event reads as its field 15, so protobuf's delimited readers read the file as it is.",
         set: |o, s| {
             o.framing = match s {
@@ -285,6 +290,17 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
                 Setting::Choice("varint-newline") => Framing::VarintNewline,
                 _ => Framing::None,
             };
+            Ok(())
+        },
+    },
+    OptionSpec {
+        name: "schema-events",
+        accepts: Accepts::Choice { built: &["auto", "once"], planned: &[] },
+        default: "auto",
+        formats: "avro",
+        description: "When to send a relation's writer schema (a `SchemaEvent` with its JSON and fingerprint). `auto`: before the relation's first row in the session, in each streamed transaction that uses it, and again when its shape changes. `once`: each distinct schema once per session, for consumers that keep schemas in a registry by fingerprint.",
+        set: |o, s| {
+            o.schema_events_once = matches!(s, Setting::Choice("once"));
             Ok(())
         },
     },
@@ -337,6 +353,7 @@ impl Default for Options {
             include_rewrites: false,
             framing: Framing::None,
             include_column_names: false,
+            schema_events_once: false,
         };
         // Defaults come from the table, so the README can never disagree.
         for spec in OPTION_TABLE {

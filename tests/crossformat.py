@@ -278,10 +278,20 @@ def run_workload(conn):
 SHARED_OPTIONS = {"stream-changes": "1", "include-lsn": "1", "include-timestamp": "1", "include-origin": "1"}
 
 
-def json_events(cur, slot, catalog):
+def raw_json_events(cur, slot):
+    """The JSON format's events, parsed (with type OIDs for canonicalising)."""
     options = [x for kv in {**SHARED_OPTIONS, "include-type-oids": "1"}.items() for x in kv]
     cur.execute("SET logical_decoding_work_mem = '64kB'")
     cur.execute(f"SELECT data FROM pg_logical_slot_get_changes(%s, NULL, NULL{', %s' * len(options)})",
                 [slot, *options])
-    events = [parse_json(row[0]) for row in cur.fetchall()]
-    return [canonical_json_event(e, catalog) for e in events]
+    return [parse_json(row[0]) for row in cur.fetchall()]
+
+
+def json_events(cur, slot, catalog):
+    return [canonical_json_event(e, catalog) for e in raw_json_events(cur, slot)]
+
+
+def assert_same_events(got, expected):
+    for i, (g, e) in enumerate(zip(got, expected)):
+        assert g == e, f"event {i} differs:\nours {g}\njson {e}"
+    assert len(got) == len(expected)

@@ -17,8 +17,8 @@ import sys
 import pytest
 from google.protobuf.internal.decoder import _DecodeVarint32
 
-from crossformat import (SHARED_OPTIONS, UNCHANGED, TypeCatalog, float32, json_events, numeric, parse_date_time,
-                         parse_json, run_workload, special_float)
+from crossformat import (SHARED_OPTIONS, UNCHANGED, TypeCatalog, assert_same_events, float32, json_events, numeric,
+                         parse_date_time, parse_json, run_workload, special_float)
 from test_clients import current_lsn, recvlogical
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -155,12 +155,6 @@ def split_delimited(data, pb2):
         events.append(pb2.Event.FromString(data[pos:pos + size]))
         pos += size
     return events
-
-
-def assert_same_events(got, expected):
-    for i, (g, e) in enumerate(zip(got, expected)):
-        assert g == e, f"event {i} differs:\nprotobuf {g}\njson     {e}"
-    assert len(got) == len(expected)
 
 
 def without_column_types(events):

@@ -30,9 +30,11 @@ END $$;
 SELECT try_options('include-xids', 'maybe');
 SELECT try_options('include-xids', '');
 SELECT try_options('include-xids', 'on', 'include-xids', 'off');
-SELECT try_options('format', 'avro');
--- protobuf is binary: the text functions refuse it (after options are checked)
+-- protobuf and avro are binary: the text functions refuse them (after options are checked)
 SELECT try_options('format', 'protobuf');
+SELECT try_options('format', 'avro');
+SELECT try_options('format', 'avro', 'schema-events', 'always');
+SELECT try_options('format', 'json', 'framing', 'varint');
 SELECT try_options('format', 'protobuf', 'framing', 'length');
 -- an option of another format is an error, whatever the order
 SELECT try_options('format', 'protobuf', 'pretty-print', '1');

@@ -13,7 +13,7 @@ SET wal2any.include_xids = 'maybe';
 SET wal2any.actions = 'insert,merge';
 SET wal2any.add_tables = 'nodot';
 SET wal2any.no_such_option = 'on';
-SET wal2any.format = 'avro';
+SET wal2any.format = 'xml';
 
 -- defaults from settings
 SET wal2any.include_xids = off;

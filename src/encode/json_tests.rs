@@ -12,6 +12,8 @@ fn col(name: &str, type_name: &str, oid: u32, is_key: bool) -> ColumnMeta {
         sql_name: name.into(),
         is_key,
         is_primary_key: is_key,
+        value_type: crate::model::ValueType::Other,
+        toastable: true,
     }
 }
 
@@ -28,6 +30,7 @@ fn rel(identity: ReplicaIdentity) -> RelationMeta {
             col("doc", "text", 25, false),
         ],
         version: 1,
+        database: "db".into(),
     }
 }
 

@@ -1,6 +1,9 @@
 //! Encoders decide how an event is serialised; the callbacks decide which
 //! events exist (the split pgoutput.c / proto.c make in PostgreSQL).
 
+pub mod avro;
+mod avro_events;
+pub mod avro_schema;
 pub mod json;
 pub mod json_text;
 pub mod pbwire;
@@ -48,5 +51,6 @@ pub fn for_options(options: &Options) -> Box<dyn Encoder> {
         Format::Json => Box::new(json::JsonEncoder::new(options)),
         Format::TestDecoding => Box::new(test_decoding::TestDecodingEncoder::new(options)),
         Format::Protobuf => Box::new(protobuf::ProtobufEncoder::new(options)),
+        Format::Avro => Box::new(avro::AvroEncoder::new(options)),
     }
 }

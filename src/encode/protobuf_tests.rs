@@ -22,6 +22,8 @@ fn col(name: &str, oid: u32, is_key: bool) -> ColumnMeta {
         sql_name: name.into(),
         is_key,
         is_primary_key: is_key,
+        value_type: crate::model::ValueType::Other,
+        toastable: true,
     }
 }
 
@@ -34,6 +36,7 @@ fn rel(identity: ReplicaIdentity, version: u64) -> RelationMeta {
         sql_name: "public.t".into(),
         columns: vec![col("id", 20, true), col("doc", 25, false), col("at", 1184, false)],
         version,
+        database: "db".into(),
     }
 }
 

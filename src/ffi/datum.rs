@@ -3,7 +3,7 @@
 //! `TypeConversion::lookup` and kept in the relation cache, so converting a
 //! value never touches the syscache.
 
-use crate::model::{ArrayValue, Value};
+use crate::model::{ArrayValue, Value, ValueType};
 use pgrx::pg_sys::{self, Datum, Oid};
 use std::ffi::CStr;
 
@@ -60,6 +60,19 @@ fn kind_of(base_type: Oid) -> Kind {
         pg_sys::INTERVALOID => Kind::Interval,
         _ => Kind::Other,
     }
+}
+
+/// numeric(p,s)'s precision and scale from the type modifier (PostgreSQL's
+/// numeric.c layout: ((p << 16) | (s & 0x7ff)) + VARHDRSZ, s signed in 11 bits).
+fn numeric_precision_scale(typmod: i32) -> Option<(u16, i16)> {
+    const VARHDRSZ: i32 = 4;
+    if typmod < VARHDRSZ {
+        return None;
+    }
+    let packed = typmod - VARHDRSZ;
+    let precision = (packed >> 16) & 0xffff;
+    let scale = ((packed & 0x7ff) ^ 1024) - 1024;
+    Some((precision as u16, scale as i16))
 }
 
 /// Storage facts of an array's element type.
@@ -127,6 +140,41 @@ impl TypeConversion {
                 element,
             }
         }
+    }
+
+    /// What the values will be; `typmod` gives numeric's precision and scale.
+    pub fn value_type(&self, typmod: i32) -> ValueType {
+        match self.kind {
+            Kind::Bool => ValueType::Bool,
+            Kind::Int2 | Kind::Int4 => ValueType::Int32,
+            Kind::Int8 => ValueType::Int64,
+            Kind::Oid => ValueType::Oid,
+            Kind::Float4 => ValueType::Float4,
+            Kind::Float8 => ValueType::Float8,
+            Kind::Numeric => ValueType::Numeric {
+                precision_scale: numeric_precision_scale(typmod),
+            },
+            Kind::Text | Kind::Name => ValueType::Text,
+            Kind::Bytea => ValueType::Bytea,
+            Kind::Json | Kind::Jsonb => ValueType::Json,
+            Kind::Uuid => ValueType::Uuid,
+            Kind::Date => ValueType::Date,
+            Kind::Time => ValueType::Time,
+            Kind::TimeTz => ValueType::TimeTz,
+            Kind::Timestamp => ValueType::Timestamp,
+            Kind::TimestampTz => ValueType::TimestampTz,
+            Kind::Interval => ValueType::Interval,
+            Kind::Array => match &self.element {
+                Some((_, element)) => ValueType::Array(Box::new(element.value_type(typmod))),
+                None => ValueType::Other,
+            },
+            Kind::Other => ValueType::Other,
+        }
+    }
+
+    /// Whether values can be unchanged TOAST (variable-length types).
+    pub fn toastable(&self) -> bool {
+        self.type_len == -1
     }
 
     /// Converts one non-null Datum. Never detoasts an unchanged (on-disk)

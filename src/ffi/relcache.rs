@@ -88,6 +88,9 @@ pub struct RelationCache {
     memory: pg_sys::MemoryContext,
     /// Entries built so far: the next entry's `RelationMeta::version`.
     builds: u64,
+    /// The database's name, looked up at the first build (which runs in a
+    /// transaction; the startup callback of a walsender does not).
+    database: Option<String>,
 }
 
 impl RelationCache {
@@ -107,6 +110,7 @@ impl RelationCache {
             tables,
             memory,
             builds: 0,
+            database: None,
         }
     }
 
@@ -138,11 +142,14 @@ impl RelationCache {
             self.entries.remove(&relid);
         }
         let (memory, tables, builds) = (self.memory, &self.tables, &mut self.builds);
+        let database = &mut self.database;
         self.entries.entry(relid).or_insert_with(|| {
             *builds += 1;
             // SAFETY: forwarded caller guarantee.
             let mut entry = unsafe { build(relation, memory, text, tables) };
             entry.meta.version = *builds;
+            // SAFETY: inside the decoding transaction (caller).
+            entry.meta.database = database.get_or_insert_with(|| unsafe { database_name(text) }).clone();
             Box::new(entry)
         })
     }
@@ -152,6 +159,19 @@ impl Drop for RelationCache {
     fn drop(&mut self) {
         SESSION_ACTIVE.set(false);
         QUEUE.with_borrow_mut(|q| *q = InvalidationQueue::default());
+    }
+}
+
+/// The current database's name (a syscache lookup: needs a transaction).
+unsafe fn database_name(text: TextEncoding) -> String {
+    // SAFETY: get_database_name returns a palloc'd copy, or NULL.
+    unsafe {
+        let name = pg_sys::get_database_name(pg_sys::MyDatabaseId);
+        if name.is_null() {
+            String::new()
+        } else {
+            catalog_name(name, text)
+        }
     }
 }
 
@@ -256,11 +276,13 @@ unsafe fn build(
             columns: Vec::with_capacity(attrs.len()),
             sql_name,
             version: 0,
+            database: String::new(),
         };
         let mut attribute_index = Vec::with_capacity(attrs.len());
         let mut conversions = Vec::with_capacity(attrs.len());
         for (index, attr) in attrs.iter().enumerate().filter(|(_, a)| !a.attisdropped) {
             let attnum = attr.attnum as i32;
+            let conversion = TypeConversion::lookup(attr.atttypid, memory);
             meta.columns.push(ColumnMeta {
                 name: catalog_name(attr.attname.data.as_ptr(), text),
                 type_name: type_name(attr.atttypid, attr.atttypmod, true),
@@ -269,9 +291,11 @@ unsafe fn build(
                 sql_name: catalog_name(pg_sys::quote_identifier(attr.attname.data.as_ptr()), text),
                 is_key: identity == ReplicaIdentity::Full || key_attnums.contains(&attnum),
                 is_primary_key: pk_attnums.contains(&attnum),
+                value_type: conversion.value_type(attr.atttypmod),
+                toastable: conversion.toastable(),
             });
             attribute_index.push(index);
-            conversions.push(TypeConversion::lookup(attr.atttypid, memory));
+            conversions.push(conversion);
         }
         let passes_table_filter = tables.passes(&meta.schema, &meta.table);
         CachedRelation {
