@@ -28,6 +28,8 @@ VARIANTS = [
     ("wal2json-2", "wal2json", False, ["format-version", "2"]),
     ("decoderbufs", "decoderbufs", True, []),
     ("wal2any-json", "wal2any", False, []),
+    ("wal2any-protobuf", "wal2any", True, ["format", "protobuf"]),
+    ("wal2any-avro", "wal2any", True, ["format", "avro"]),
     ("wal2any-test_decoding", "wal2any", False, ["format", "test_decoding", "include-xids", "0"]),
 ]
 PEERS = ("wal2json-2", "decoderbufs")
@@ -78,6 +80,8 @@ def workloads(rows, small):
           "pgoutput": ["proto_version", "2", "streaming", "on", "publication_names", "all_pub"],
           "test_decoding": ["include-xids", "0", "stream-changes", "1"],
           "wal2any-json": ["stream-changes", "1"],
+          "wal2any-protobuf": ["format", "protobuf", "stream-changes", "1"],
+          "wal2any-avro": ["format", "avro", "stream-changes", "1"],
           "wal2any-test_decoding": ["format", "test_decoding", "include-xids", "0", "stream-changes", "1"]}),
     ]
 
