@@ -167,32 +167,39 @@ def report(name, changes, times, sizes):
               f"{sizes[variant] / changes:.0f} | {ratios[0]} | {ratios[1]} |")
 
 
-def replication_path(cur, rows, dbname, rounds):
+def replication_path(cur, rows, dbname, rounds, sql_seconds):
     """W1 through pg_recvlogical to /dev/null, wal2json-2 against wal2any,
-    interleaved; pg_recvlogical consumes its slot, so one slot per run."""
-    candidates = [("wal2json-2", "wal2json", ["format-version=2"]), ("wal2any-json", "wal2any", [])]
+    interleaved; pg_recvlogical consumes its slot, so one slot per run.
+    `sql_seconds`: wal2json-2's SQL-path time on W1, the target."""
+    batch = ["batch-bytes=65536"]
+    candidates = [("wal2json-2", "wal2json", ["format-version=2"]), ("wal2any-json", "wal2any", []),
+                  ("wal2any-json batch-bytes=65536", "wal2any", batch),
+                  ("wal2any-protobuf batch-bytes=65536", "wal2any", batch + ["format=protobuf", "framing=varint"]),
+                  ("wal2any-avro batch-bytes=65536", "wal2any", batch + ["format=avro", "framing=varint"])]
     runs = [(r, c) for r in range(rounds) for c in (candidates if r % 2 == 0 else candidates[::-1])]
-    for r, (_, plugin, _) in runs:
-        cur.execute("SELECT pg_create_logical_replication_slot(%s, %s)", (f"r_{plugin}_{r}", plugin))
+    for i, (r, (_, plugin, _)) in enumerate(runs):
+        cur.execute("SELECT pg_create_logical_replication_slot(%s, %s)", (f"r_{i}", plugin))
     cur.execute(workloads(rows, 1)[0][2])
     flush_wal(cur)
     cur.execute("SELECT pg_current_wal_lsn()")
     end = cur.fetchone()[0]
     times = {c[0]: [] for c in candidates}
-    for r, (variant, plugin, options) in runs:
-        cmd = ["pg_recvlogical", "-d", dbname, "--slot", f"r_{plugin}_{r}", "--start", "--no-loop",
+    for i, (r, (variant, plugin, options)) in enumerate(runs):
+        cmd = ["pg_recvlogical", "-d", dbname, "--slot", f"r_{i}", "--start", "--no-loop",
                "--endpos", end, "-f", "/dev/null"]
         for option in options:
             cmd += ["-o", option]
         started = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         times[variant].append(time.perf_counter() - started)
-        cur.execute("SELECT pg_drop_replication_slot(%s)", (f"r_{plugin}_{r}",))
+        cur.execute("SELECT pg_drop_replication_slot(%s)", (f"r_{i}",))
     print(f"\n### replication connection: W1 through pg_recvlogical to /dev/null ({rows:,} changes)\n")
-    print("| variant | min s | median s |")
-    print("|---|---|---|")
+    print(f"Target: no slower than wal2json-2's SQL path on W1 ({sql_seconds:.3f} s, min above).\n")
+    print("| variant | min s | median s | vs wal2json-2 SQL path |")
+    print("|---|---|---|---|")
     for variant, samples in times.items():
-        print(f"| {variant} | {min(samples):.3f} | {statistics.median(samples):.3f} |")
+        print(f"| {variant} | {min(samples):.3f} | {statistics.median(samples):.3f} | "
+              f"{sql_seconds / min(samples):.2f}x |")
     cur.execute("TRUNCATE w")
 
 
@@ -245,9 +252,12 @@ def main():
     cur.execute(SETUP.format(wide_columns=wide_columns()))
     cur.execute("SELECT version()")
     print(f"PostgreSQL: {cur.fetchone()[0]}\nmachine: {os.cpu_count()} cores; rounds: {args.rounds}")
+    sql_seconds = None
     for workload in workloads(args.rows, args.small):
-        report(*measure(cur, workload, args.rounds))
-    replication_path(cur, args.rows, dbname, args.rounds)
+        result = measure(cur, workload, args.rounds)
+        sql_seconds = sql_seconds or min(result[2]["wal2json-2"])   # W1 comes first
+        report(*result)
+    replication_path(cur, args.rows, dbname, args.rounds, sql_seconds)
     peak_memory(dbname, [int(r) for r in args.memory_rows.split(",")])
     conn.close()
 

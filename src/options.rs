@@ -89,6 +89,8 @@ pub struct Options {
     pub framing: Framing,
     pub include_column_names: bool,
     pub schema_events_once: bool,
+    /// 0: one event per message.
+    pub batch_bytes: usize,
 }
 
 /// SQLSTATEs the FFI layer maps to PostgreSQL error codes.
@@ -304,12 +306,32 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
             Ok(())
         },
     },
+    OptionSpec {
+        name: "batch-bytes",
+        accepts: Accepts::Text,
+        default: "0",
+        formats: "json, protobuf, avro",
+        description: "Write several events per message, up to about this many bytes, flushed at every transaction end, stream block end and non-transactional message (0: one event per message). Far fewer messages for the walsender and pg_recvlogical to handle. JSON events are separated by newlines (JSON Lines); Protobuf and Avro need `framing=varint` or `varint-newline`.",
+        set: |o, s| {
+            if let Setting::Text(t) = s {
+                o.batch_bytes = t
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n <= MAX_BATCH_BYTES)
+                    .ok_or_else(|| format!("expected a number of bytes from 0 to {MAX_BATCH_BYTES}"))?;
+            }
+            Ok(())
+        },
+    },
     bool_option!("include-column-names", include_column_names, "false", "protobuf", "Put column names and type OIDs in every row and the schema and table in every change, and send no relation messages: for consumers that keep no state."),
     bool_option!("force-binary", force_binary, "false", "test_decoding", "Declare the output binary (as test_decoding does), so only `pg_logical_slot_*_binary_changes` can read it."),
     bool_option!("include-rewrites", include_rewrites, "false", "test_decoding", "Also decode the changes a table rewrite makes (as test_decoding does)."),
 ];
 
 const FRAMINGS: &[&str] = &["none", "varint", "varint-newline"];
+
+/// A message must stay far below PostgreSQL's 1 GB string limit.
+const MAX_BATCH_BYTES: usize = 64 << 20;
 
 /// Pairs of options that cannot be combined (SQLSTATE 42601).
 const CONFLICTS: &[(&str, &str, &str)] = &[
@@ -354,6 +376,7 @@ impl Default for Options {
             framing: Framing::None,
             include_column_names: false,
             schema_events_once: false,
+            batch_bytes: 0,
         };
         // Defaults come from the table, so the README can never disagree.
         for spec in OPTION_TABLE {
@@ -500,6 +523,17 @@ where
         apply(&mut options, name, *value, format_name)?;
     }
     check_conflicts(&effective)?;
+    let binary = matches!(options.format, Format::Protobuf | Format::Avro);
+    if options.batch_bytes > 0 && binary && options.framing == Framing::None {
+        return Err(OptionError {
+            sqlstate: SqlState::ConflictingOptions,
+            message: format!(
+                "conflicting options: \"batch-bytes\" needs \"framing\" with format {}",
+                options.format.name()
+            ),
+            hint: Some("Add framing=varint (or varint-newline for pg_recvlogical files), so events in one message can be told apart.".into()),
+        });
+    }
     Ok(options)
 }
 

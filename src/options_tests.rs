@@ -249,3 +249,27 @@ fn readme_option_table_is_generated_from_this_table() {
         markdown_table()
     );
 }
+
+#[test]
+fn batch_bytes_is_a_size_and_binary_formats_need_framing() {
+    assert_eq!(
+        parse_pairs(&[("batch-bytes", Some("65536"))]).unwrap().batch_bytes,
+        65536
+    );
+    let e = parse_pairs(&[("batch-bytes", Some("-1"))]).unwrap_err();
+    assert_eq!(e.sqlstate.code(), "22023");
+    assert!(e.message.contains("expected a number of bytes"), "{}", e.message);
+    let e = parse_pairs(&[("format", Some("avro")), ("batch-bytes", Some("100"))]).unwrap_err();
+    assert_eq!(e.sqlstate.code(), "42601");
+    assert!(
+        e.message.contains("needs \"framing\" with format avro"),
+        "{}",
+        e.message
+    );
+    let o = parse_pairs(&[
+        ("format", Some("protobuf")),
+        ("batch-bytes", Some("100")),
+        ("framing", Some("varint")),
+    ]);
+    assert_eq!(o.unwrap().batch_bytes, 100);
+}

@@ -238,3 +238,28 @@ def test_the_readme_consumers_run(conn, database, pb2, tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert rust.returncode == 0, rust.stderr
     assert rust.stdout.splitlines() == expected
+
+
+def test_batched_messages_carry_the_same_events(conn, database, pb2, tmp_path):
+    """batch-bytes through pg_recvlogical: a JSON Lines file and a delimited
+    Protobuf file with the events of unbatched decoding, in order."""
+    cur = conn.cursor()
+    for slot in ("pbt_plain", "pbt_batch_json", "pbt_batch_pb"):
+        cur.execute("SELECT pg_create_logical_replication_slot(%s, 'wal2any', false, true)", (slot,))
+    run_workload(conn)
+    end = current_lsn(cur)
+    catalog = TypeCatalog(cur)
+    expected = json_events(cur, "pbt_plain", catalog)
+    shared = [x for k, v in {**SHARED_OPTIONS, "batch-bytes": "65536"}.items() for x in ("-o", f"{k}={v}")]
+    env = {"PGOPTIONS": "-c logical_decoding_work_mem=64kB"}
+    lines = tmp_path / "batched.jsonl"
+    recvlogical(database, "--slot", "pbt_batch_json", "--start", "--no-loop", "--endpos", end, "-f", str(lines),
+                *shared, "-o", "include-type-oids=1", env=env)
+    from crossformat import canonical_json_event
+    got = [canonical_json_event(parse_json(line), catalog) for line in lines.read_text().splitlines()]
+    assert_same_events(got, expected)
+    binary = tmp_path / "batched.pb"
+    recvlogical(database, "--slot", "pbt_batch_pb", "--start", "--no-loop", "--endpos", end, "-f", str(binary),
+                *shared, "-o", "format=protobuf", "-o", "framing=varint-newline", env=env)
+    got, _ = canonical_pb_events(split_delimited(binary.read_bytes(), pb2), catalog)
+    assert_same_events(got, expected)

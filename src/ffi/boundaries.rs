@@ -85,8 +85,21 @@ unsafe fn txn_info<'a>(state: &DecodingState, txn: *mut Txn, lsn: pg_sys::XLogRe
 /// `ctx` must be the running callback's context.
 pub unsafe fn emit(state: &mut DecodingState, ctx: *mut Ctx, event: &Event) {
     state.encoder.encode(event, &mut state.out);
+    // A batch never holds events past the end of a transaction or stream
+    // block, nor a non-transactional message: nothing waits for later WAL.
+    let ends_batch = match event {
+        Event::Transaction { kind, .. } => !kind.opens(),
+        Event::Stream { kind, .. } => !matches!(kind, StreamEvent::Start { .. }),
+        Event::Message { message, .. } => !message.transactional,
+        _ => false,
+    };
     // SAFETY: forwarded caller guarantee.
-    unsafe { state.write_out(ctx) };
+    unsafe {
+        state.write_out(ctx);
+        if ends_batch {
+            state::flush_batch(ctx, &mut state.batch);
+        }
+    }
 }
 
 /// Emits a transaction event, with names allocated per event.
@@ -147,11 +160,11 @@ unsafe fn close_transaction(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys::XLogRecPt
         if state.skip_txn || nothing_written {
             // Tell a walsender the transaction is done, so the slot can advance.
             pg_sys::OutputPluginUpdateProgress(ctx, true);
-            return;
-        }
-        if state.options.include_transaction {
+        } else if state.options.include_transaction {
             emit_transaction(state, ctx, txn, lsn, kind);
         }
+        // Also without a commit event (include-transaction off).
+        state::flush_batch(ctx, &mut state.batch);
     }
 }
 
@@ -195,6 +208,7 @@ unsafe fn standalone_transaction_event(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys
         } else {
             pg_sys::OutputPluginUpdateProgress(ctx, true);
         }
+        state::flush_batch(ctx, &mut state.batch);
     }
 }
 
@@ -317,7 +331,10 @@ pub unsafe extern "C-unwind" fn stream_stop(ctx: *mut Ctx, txn: *mut Txn) {
     // SAFETY: PostgreSQL's arguments.
     unsafe {
         stream_boundary(ctx, txn, 0, StreamEvent::Stop);
-        state::of(ctx).in_stream = false;
+        let state = state::of(ctx);
+        state.in_stream = false;
+        // Also when skip-empty-xacts held the block's boundaries back.
+        state::flush_batch(ctx, &mut state.batch);
     }
 }
 

@@ -165,10 +165,10 @@ unsafe fn emit_change(
                 change: row_change,
             };
             if state.encoder.preamble(&event, &mut state.out) {
-                state::write_message(ctx, &mut state.out);
+                state::write_event(ctx, &mut state.out, &mut state.batch);
             }
             state.encoder.encode(&event, &mut state.out);
-            state::write_message(ctx, &mut state.out);
+            state::write_event(ctx, &mut state.out, &mut state.batch);
         }
         state.new_values = recycle(new_values);
         state.old_values = recycle(old_values);

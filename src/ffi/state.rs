@@ -19,6 +19,7 @@ pub struct DecodingState {
     pub change_memory: pg_sys::MemoryContext,
     /// The encoded message, reused across events.
     pub out: Vec<u8>,
+    pub batch: Batch,
     /// Reused row buffers (emptied between changes).
     pub new_values: Vec<Value<'static>>,
     pub old_values: Vec<Value<'static>>,
@@ -88,6 +89,7 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
         );
         let tables = options.tables.clone();
         let encoder = encode::for_options(&options);
+        let batch = Batch::new(&options);
         let profile = encoder.profile();
         // The test_decoding format writes the database encoding, as test_decoding does.
         let server_is_utf8 = profile.session_text || pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32;
@@ -98,6 +100,7 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
             text: TextEncoding { server_is_utf8 },
             change_memory,
             out: Vec::with_capacity(1024),
+            batch,
             new_values: Vec::new(),
             old_values: Vec::new(),
             datums: Vec::new(),
@@ -136,6 +139,60 @@ pub unsafe fn of<'c>(ctx: *mut pg_sys::LogicalDecodingContext) -> &'c mut Decodi
     unsafe { &mut *((*ctx).output_plugin_private as *mut DecodingState) }
 }
 
+/// Events collected into one message (the `batch-bytes` option).
+pub struct Batch {
+    pub buf: Vec<u8>,
+    /// 0: no batching, every event is its own message.
+    pub limit: usize,
+    /// Between two events of a message: a newline for JSON Lines and for
+    /// `framing=varint-newline` (pg_recvlogical adds the last one itself).
+    pub separator: &'static [u8],
+}
+
+impl Batch {
+    pub fn new(options: &Options) -> Batch {
+        let newline =
+            options.format == crate::options::Format::Json || options.framing == crate::options::Framing::VarintNewline;
+        Batch {
+            buf: Vec::new(),
+            limit: options.batch_bytes,
+            separator: if newline { b"\n" } else { b"" },
+        }
+    }
+}
+
+/// Writes the event in `out` (emptying it): as its own message, or into the
+/// batch, which is written once it reaches its limit.
+///
+/// # Safety
+/// `ctx` must be the decoding context of a running callback.
+pub unsafe fn write_event(ctx: *mut pg_sys::LogicalDecodingContext, out: &mut Vec<u8>, batch: &mut Batch) {
+    if batch.limit == 0 {
+        // SAFETY: forwarded caller guarantee.
+        return unsafe { write_message(ctx, out) };
+    }
+    if !batch.buf.is_empty() {
+        batch.buf.extend_from_slice(batch.separator);
+    }
+    batch.buf.extend_from_slice(out);
+    out.clear();
+    if batch.buf.len() >= batch.limit {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { write_message(ctx, &mut batch.buf) };
+    }
+}
+
+/// Writes what the batch holds (at transaction and stream block ends).
+///
+/// # Safety
+/// `ctx` must be the decoding context of a running callback.
+pub unsafe fn flush_batch(ctx: *mut pg_sys::LogicalDecodingContext, batch: &mut Batch) {
+    if !batch.buf.is_empty() {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { write_message(ctx, &mut batch.buf) };
+    }
+}
+
 /// Writes `out` as one message (one append to `ctx->out`) and empties it.
 ///
 /// # Safety
@@ -158,7 +215,7 @@ impl DecodingState {
     /// `ctx` must be the decoding context of a running callback.
     pub unsafe fn write_out(&mut self, ctx: *mut pg_sys::LogicalDecodingContext) {
         // SAFETY: forwarded caller guarantee.
-        unsafe { write_message(ctx, &mut self.out) };
+        unsafe { write_event(ctx, &mut self.out, &mut self.batch) };
     }
 
     /// Frees what one change allocated, and oversized buffers.
@@ -184,6 +241,9 @@ impl DecodingState {
     pub fn end_of_transaction(&mut self) {
         if self.out.capacity() > MAX_RETAINED_BUFFER {
             self.out = Vec::with_capacity(1024);
+        }
+        if self.batch.buf.capacity() > MAX_RETAINED_BUFFER.max(self.batch.limit * 2) {
+            self.batch.buf = Vec::new();
         }
     }
 }
