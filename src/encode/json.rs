@@ -9,8 +9,12 @@ use crate::model::{
 use crate::options::Options;
 use crate::pgtime;
 
+/// Relation OID -> (relation version, each column's escaped key).
+type ColumnKeys = std::collections::HashMap<u32, (u64, Vec<Box<[u8]>>)>;
+
 pub struct JsonEncoder {
     options: Options,
+    column_keys: std::cell::RefCell<ColumnKeys>,
     /// Compact output before re-indenting, used only with pretty-print.
     pretty_scratch: Vec<u8>,
 }
@@ -27,7 +31,13 @@ impl<'o> Fields<'o> {
         Fields { out, first: true }
     }
 
-    fn key(&mut self, name: &str) -> &mut Vec<u8> {
+    /// A key known to need no escaping (this encoder's own field names).
+    fn key(&mut self, name: &'static str) -> &mut Vec<u8> {
+        self.escaped_key(name.as_bytes(), true)
+    }
+
+    /// A key from data (column names), escaped.
+    fn data_key(&mut self, name: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
         }
@@ -37,24 +47,41 @@ impl<'o> Fields<'o> {
         self.out
     }
 
-    fn raw(&mut self, name: &str, raw: &[u8]) {
+    /// `key` is already escaped; `quote` adds the quotes and colon, else it
+    /// carries them (`"name":`, cached per column).
+    fn escaped_key(&mut self, key: &[u8], quote: bool) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        if quote {
+            self.out.push(b'"');
+            self.out.extend_from_slice(key);
+            self.out.extend_from_slice(b"\":");
+        } else {
+            self.out.extend_from_slice(key);
+        }
+        self.out
+    }
+
+    fn raw(&mut self, name: &'static str, raw: &[u8]) {
         self.key(name).extend_from_slice(raw);
     }
 
-    fn string(&mut self, name: &str, value: &[u8]) {
+    fn string(&mut self, name: &'static str, value: &[u8]) {
         let out = self.key(name);
         push_string(out, value);
     }
 
-    fn bool(&mut self, name: &str, value: bool) {
+    fn bool(&mut self, name: &'static str, value: bool) {
         self.raw(name, if value { b"true" } else { b"false" });
     }
 
-    fn uint(&mut self, name: &str, value: u64) {
+    fn uint(&mut self, name: &'static str, value: u64) {
         self.raw(name, itoa::Buffer::new().format(value).as_bytes());
     }
 
-    fn display(&mut self, name: &str, value: impl std::fmt::Display) {
+    fn display(&mut self, name: &'static str, value: impl std::fmt::Display) {
         use std::io::Write;
         let out = self.key(name);
         out.push(b'"');
@@ -105,6 +132,14 @@ fn push_float(out: &mut Vec<u8>, value: f64, shortest: impl FnOnce(&mut ryu::Buf
     }
 }
 
+/// `"name":`, escaped once per column rather than once per row.
+fn escaped_key(name: &str) -> Box<[u8]> {
+    let mut key = Vec::with_capacity(name.len() + 3);
+    push_string(&mut key, name.as_bytes());
+    key.push(b':');
+    key.into_boxed_slice()
+}
+
 fn quoted(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
     out.push(b'"');
     write(out);
@@ -115,6 +150,7 @@ impl JsonEncoder {
     pub fn new(options: &Options) -> Self {
         JsonEncoder {
             options: options.clone(),
+            column_keys: Default::default(),
             pretty_scratch: Vec::new(),
         }
     }
@@ -261,14 +297,20 @@ impl JsonEncoder {
     fn push_row(&self, out: &mut Vec<u8>, rel: &RelationMeta, values: &[Value], pick: fn(&ColumnMeta) -> bool) -> bool {
         let mut f = Fields::open(out);
         let mut any_unchanged = false;
-        for (col, value) in rel.columns.iter().zip(values).filter(|(c, _)| pick(c)) {
+        let mut cache = self.column_keys.borrow_mut();
+        let keys = cache.entry(rel.oid).or_default();
+        if keys.0 != rel.version || keys.1.len() != rel.columns.len() {
+            *keys = (rel.version, rel.columns.iter().map(|c| escaped_key(&c.name)).collect());
+        }
+        let columns = rel.columns.iter().zip(values).zip(keys.1.iter());
+        for ((_, value), key) in columns.filter(|((c, _), _)| pick(c)) {
             if *value == Value::UnchangedToast {
                 any_unchanged = true;
                 if self.options.unchanged_toast_placeholder.is_none() {
                     continue;
                 }
             }
-            let out = f.key(&col.name);
+            let out = f.escaped_key(key, false);
             self.push_value(out, value);
         }
         f.close();
@@ -277,7 +319,7 @@ impl JsonEncoder {
 
     fn push_unchanged_list(
         f: &mut Fields,
-        name: &str,
+        name: &'static str,
         rel: &RelationMeta,
         values: &[Value],
         pick: fn(&ColumnMeta) -> bool,
@@ -301,8 +343,8 @@ impl JsonEncoder {
     fn row_field(
         &self,
         f: &mut Fields,
-        name: &str,
-        list_name: &str,
+        name: &'static str,
+        list_name: &'static str,
         rel: &RelationMeta,
         values: &[Value],
         pick: fn(&ColumnMeta) -> bool,
@@ -335,14 +377,16 @@ impl JsonEncoder {
                 } else {
                     &col.type_name_no_typmod
                 };
-                types.string(&col.name, name.as_bytes());
+                push_string(types.data_key(&col.name), name.as_bytes());
             }
             types.close();
         }
         if self.options.include_type_oids {
             let mut oids = Fields::open(f.key("type_oids"));
             for col in &rel.columns {
-                oids.uint(&col.name, col.type_oid.into());
+                let mut digits = itoa::Buffer::new();
+                let oid = digits.format(col.type_oid).as_bytes();
+                oids.data_key(&col.name).extend_from_slice(oid);
             }
             oids.close();
         }

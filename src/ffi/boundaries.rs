@@ -113,6 +113,16 @@ unsafe fn emit_transaction(
     // SAFETY: forwarded caller guarantees; names live in the change memory
     // context until the reset below.
     unsafe {
+        // Most transactions allocate nothing here (no origin name, GID or
+        // session-formatted time): skip the context switch and reset, four
+        // calls into PostgreSQL per event (W3 is all begins and commits).
+        let allocates = state.profile.session_text
+            || !(*txn).gid.is_null()
+            || (state.options.include_origin && (*txn).origin_id != 0);
+        if !allocates {
+            let info = txn_info(state, txn, lsn);
+            return emit(state, ctx, &Event::Transaction { kind, txn: &info });
+        }
         let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
         let info = txn_info(state, txn, lsn);
         emit(state, ctx, &Event::Transaction { kind, txn: &info });
