@@ -474,7 +474,17 @@ pub fn check_setting(option: &str, value: &str) -> Result<(), OptionError> {
     if value.is_empty() {
         return Ok(());
     }
-    parse_layered(&[(option, value)], std::iter::empty()).map(|_| ())
+    // Check the value under a format the option applies to (a setting for
+    // framing must be checked even though JSON ignores it).
+    let format = OPTION_TABLE
+        .iter()
+        .find(|s| s.name == option)
+        .and_then(|s| s.formats.split(", ").next())
+        .filter(|f| *f != "all" && option != "format");
+    match format {
+        Some(format) => parse_layered(&[("format", format), (option, value)], std::iter::empty()).map(|_| ()),
+        None => parse_layered(&[(option, value)], std::iter::empty()).map(|_| ()),
+    }
 }
 
 /// Parses plugin options over defaults from settings: an option given as a
@@ -523,6 +533,13 @@ where
         apply(&mut options, name, *value, format_name)?;
     }
     check_conflicts(&effective)?;
+    if options.batch_bytes > 0 && options.pretty_print {
+        return Err(OptionError {
+            sqlstate: SqlState::ConflictingOptions,
+            message: "conflicting options: \"pretty-print\" and \"batch-bytes\" cannot be combined".into(),
+            hint: Some("A batch is JSON Lines, one event per line; a pretty-printed event spans several.".into()),
+        });
+    }
     let binary = matches!(options.format, Format::Protobuf | Format::Avro);
     if options.batch_bytes > 0 && binary && options.framing == Framing::None {
         return Err(OptionError {

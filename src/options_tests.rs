@@ -273,3 +273,14 @@ fn batch_bytes_is_a_size_and_binary_formats_need_framing() {
     ]);
     assert_eq!(o.unwrap().batch_bytes, 100);
 }
+
+#[test]
+fn settings_of_other_formats_are_checked_and_batches_are_json_lines() {
+    assert!(check_setting("framing", "varint").is_ok());
+    assert!(check_setting("framing", "bogus").is_err());
+    assert!(check_setting("schema-events", "x").is_err());
+    assert!(check_setting("include-column-names", "maybe").is_err());
+    assert!(check_setting("format", "avro").is_ok());
+    let e = parse_pairs(&[("pretty-print", None), ("batch-bytes", Some("100"))]).unwrap_err();
+    assert_eq!(e.sqlstate.code(), "42601");
+}

@@ -30,4 +30,16 @@ SELECT data FROM pg_logical_slot_peek_binary_changes('batch', NULL, NULL, 'forma
 SELECT count(*) AS messages FROM pg_logical_slot_peek_binary_changes('batch', NULL, NULL, 'format', 'protobuf',
   'framing', 'varint', 'skip-empty-xacts', '1', 'batch-bytes', '65536');
 SELECT data FROM pg_logical_slot_peek_changes('batch', NULL, NULL, 'batch-bytes', 'lots');
+SELECT data FROM pg_logical_slot_peek_changes('batch', NULL, NULL, 'pretty-print', '1', 'batch-bytes', '100');
+-- an event larger than the limit is written on its own, and the events after
+-- it in the same transaction still arrive (the grown buffer is released only
+-- once the batch is empty)
+SELECT count(*) > 0 AS consumed FROM pg_logical_slot_get_changes('batch', NULL, NULL);
+BEGIN;
+INSERT INTO bt VALUES (10, repeat('x', 9000000));
+INSERT INTO bt VALUES (11, 'after the large row');
+COMMIT;
+SELECT count(*) AS messages, max(length(data)) > 9000000 AS large_alone,
+       bool_or(data LIKE '%"id":11%') AS small_row_arrives
+FROM pg_logical_slot_peek_changes('batch', NULL, NULL, 'batch-bytes', '65536');
 SELECT 'stop' FROM pg_drop_replication_slot('batch');

@@ -14,6 +14,8 @@ SET wal2any.actions = 'insert,merge';
 SET wal2any.add_tables = 'nodot';
 SET wal2any.no_such_option = 'on';
 SET wal2any.format = 'xml';
+-- options of the binary formats are checked too, though JSON ignores them
+SET wal2any.framing = 'bogus';
 
 -- defaults from settings
 SET wal2any.include_xids = off;

@@ -232,17 +232,25 @@ pub fn relation_schema(rel: &RelationMeta) -> Result<RelationSchema, String> {
         .map(|part| avro_name(part))
         .collect::<Vec<_>>()
         .join(".");
+    // The Parsing Canonical Form (and so the fingerprint) ignores logical
+    // types, decimal precision and scale: numeric(12,2) -> numeric(12,4)
+    // would keep the fingerprint and consumers would decode with the old
+    // schema. Naming the row record after a hash of its full definition
+    // puts those into the fingerprint.
+    let fields = fields.join(",");
+    let value_name = format!("Value_{:016x}", crc64_avro(fields.as_bytes()));
     let json = format!(
         concat!(
             r#"{{"type":"record","name":"Envelope","namespace":"wal2any.{ns}","fields":["#,
             r#"{{"name":"op","type":{{"type":"enum","name":"Op","namespace":"wal2any","symbols":["insert","update","delete"]}}}},"#,
-            r#"{{"name":"before","type":["null",{{"type":"record","name":"Value","fields":[{fields}]}}]}},"#,
-            r#"{{"name":"after","type":["null","Value"]}},"#,
+            r#"{{"name":"before","type":["null",{{"type":"record","name":"{value}","fields":[{fields}]}}]}},"#,
+            r#"{{"name":"after","type":["null","{value}"]}},"#,
             r#"{{"name":"unchanged_toast","type":{{"type":"array","items":"string"}}}},"#,
             r#"{{"name":"source","type":{source}}}]}}"#
         ),
         ns = namespace,
-        fields = fields.join(","),
+        value = value_name,
+        fields = fields,
         source = SOURCE
     );
     let key = rel

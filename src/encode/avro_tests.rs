@@ -394,3 +394,31 @@ fn decimal_attributes_are_not_part_of_the_canonical_form() {
     assert_eq!(with(10), with(12));
     assert_eq!(with(10), WriterSchema::parse(r#""bytes""#).unwrap().fingerprint);
 }
+
+#[test]
+fn a_change_of_decimal_scale_changes_the_fingerprint_and_is_announced() {
+    let numeric = |scale| ValueType::Numeric {
+        precision_scale: Some((12, scale)),
+    };
+    let scale2 = rel(
+        vec![col("id", ValueType::Int32, true), col("amount", numeric(2), false)],
+        1,
+    );
+    let scale4 = rel(
+        vec![col("id", ValueType::Int32, true), col("amount", numeric(4), false)],
+        2,
+    );
+    let fingerprint = |r: &RelationMeta| avro_schema::relation_schema(r).unwrap().writer.fingerprint;
+    assert_ne!(fingerprint(&scale2), fingerprint(&scale4));
+    let values = [Value::Int(1), Value::Numeric("1.2345")];
+    let (mut enc, mut consumer) = (encoder(&[]), Consumer::new());
+    for relation in [&scale2, &scale4] {
+        let event = Event::Change {
+            at: EventPosition::default(),
+            relation,
+            change: RowChange::Insert { new: &values[..] },
+        };
+        let decoded = send(&mut enc, &mut consumer, &event);
+        assert_eq!(decoded.len(), 2, "each scale announces its schema");
+    }
+}

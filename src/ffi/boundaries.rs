@@ -165,7 +165,6 @@ unsafe fn close_transaction(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys::XLogRecPt
     // SAFETY: PostgreSQL passes the live context and transaction.
     unsafe {
         let state = state::of(ctx);
-        state.end_of_transaction();
         let nothing_written = state.pending_open.take().is_some();
         if state.skip_txn || nothing_written {
             // Tell a walsender the transaction is done, so the slot can advance.
@@ -175,6 +174,7 @@ unsafe fn close_transaction(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys::XLogRecPt
         }
         // Also without a commit event (include-transaction off).
         state::flush_batch(ctx, &mut state.batch);
+        state.end_of_transaction();
     }
 }
 
@@ -209,7 +209,6 @@ unsafe fn standalone_transaction_event(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys
     // SAFETY: PostgreSQL passes the live context and transaction.
     unsafe {
         let state = state::of(ctx);
-        state.end_of_transaction();
         let ends_stream = matches!(kind, TxnEvent::StreamCommit | TxnEvent::StreamPrepare);
         let wrote = state.stream_wrote.remove(&(*txn).xid.into_inner());
         let empty_stream = ends_stream && state.options.skip_empty_xacts && !wrote;
@@ -219,6 +218,7 @@ unsafe fn standalone_transaction_event(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys
             pg_sys::OutputPluginUpdateProgress(ctx, true);
         }
         state::flush_batch(ctx, &mut state.batch);
+        state.end_of_transaction();
     }
 }
 

@@ -171,6 +171,12 @@ pub unsafe fn write_event(ctx: *mut pg_sys::LogicalDecodingContext, out: &mut Ve
         // SAFETY: forwarded caller guarantee.
         return unsafe { write_message(ctx, out) };
     }
+    // A large event never joins a batch that would then pass the limit
+    // (a message must stay far below PostgreSQL's 1 GB string limit).
+    if !batch.buf.is_empty() && batch.buf.len() + out.len() > batch.limit {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { write_message(ctx, &mut batch.buf) };
+    }
     if !batch.buf.is_empty() {
         batch.buf.extend_from_slice(batch.separator);
     }
@@ -242,7 +248,8 @@ impl DecodingState {
         if self.out.capacity() > MAX_RETAINED_BUFFER {
             self.out = Vec::with_capacity(1024);
         }
-        if self.batch.buf.capacity() > MAX_RETAINED_BUFFER.max(self.batch.limit * 2) {
+        // Only an empty batch: events still waiting in it must be written.
+        if self.batch.buf.is_empty() && self.batch.buf.capacity() > MAX_RETAINED_BUFFER.max(self.batch.limit * 2) {
             self.batch.buf = Vec::new();
         }
     }
