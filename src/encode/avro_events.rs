@@ -4,7 +4,7 @@
 use super::avro::{bytes, long, optional_string, single_object, string, Announced, AvroEncoder, SchemaEvents};
 use super::avro_schema::{self, RelationSchema};
 use super::pbwire::prefix_length;
-use super::{Encoder, Profile};
+use super::{ends_streamed_transaction, Encoder, Profile};
 use crate::model::{Event, EventPosition, Message, RelationMeta, StreamEvent, Truncate, TxnEvent, TxnInfo, ValueType};
 use crate::options::Framing;
 
@@ -182,13 +182,7 @@ impl AvroEncoder {
 
 impl Encoder for AvroEncoder {
     fn profile(&self) -> Profile {
-        Profile {
-            binary: true,
-            session_text: false,
-            messages_open_transactions: true,
-            skip_prepare_gids_containing: None,
-            receive_rewrites: false,
-        }
+        Profile::BINARY
     }
 
     fn preamble(&mut self, event: &Event<'_, '_>, out: &mut Vec<u8>) -> bool {
@@ -207,18 +201,7 @@ impl Encoder for AvroEncoder {
     }
 
     fn encode(&mut self, event: &Event<'_, '_>, out: &mut Vec<u8>) {
-        let ended = match event {
-            Event::Transaction {
-                kind: TxnEvent::StreamCommit | TxnEvent::StreamPrepare,
-                txn,
-            } => Some(txn.xid),
-            Event::Stream {
-                kind: StreamEvent::Abort { subxid: None },
-                at,
-            } => Some(at.xid),
-            _ => None,
-        };
-        if let Some(xid) = ended {
+        if let Some(xid) = ends_streamed_transaction(event) {
             for announced in self.relations.values_mut() {
                 announced.in_streams.retain(|x| *x != xid);
             }

@@ -10,7 +10,7 @@ pub mod pbwire;
 pub mod protobuf;
 pub mod test_decoding;
 
-use crate::model::Event;
+use crate::model::{Event, StreamEvent, TxnEvent};
 use crate::options::{Format, Options};
 
 /// In which form a format needs its data, and the few places where a
@@ -31,6 +31,34 @@ pub struct Profile {
     pub skip_prepare_gids_containing: Option<&'static str>,
     /// Receive changes to the transient tables of a table rewrite.
     pub receive_rewrites: bool,
+}
+
+impl Profile {
+    /// Typed values, binary output, no format quirks (Protobuf, Avro).
+    pub const BINARY: Profile = Profile {
+        binary: true,
+        session_text: false,
+        messages_open_transactions: true,
+        skip_prepare_gids_containing: None,
+        receive_rewrites: false,
+    };
+}
+
+/// The toplevel xid of a streamed transaction that `event` ends (commit,
+/// prepare, or abort of the whole transaction): descriptions sent inside it
+/// are forgotten then.
+pub fn ends_streamed_transaction(event: &Event) -> Option<u32> {
+    match event {
+        Event::Transaction {
+            kind: TxnEvent::StreamCommit | TxnEvent::StreamPrepare,
+            txn,
+        } => Some(txn.xid),
+        Event::Stream {
+            kind: StreamEvent::Abort { subxid: None },
+            at,
+        } => Some(at.xid),
+        _ => None,
+    }
 }
 
 pub trait Encoder {

@@ -2,7 +2,7 @@
 //! format"), written with `pbwire` straight into the output buffer.
 
 use super::pbwire::{self as wire, fields as f};
-use super::{Encoder, Profile};
+use super::{ends_streamed_transaction, Encoder, Profile};
 use crate::model::{
     ArrayValue, ColumnMeta, Event, EventPosition, Lsn, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey,
     StreamEvent, Truncate, TxnEvent, TxnInfo, Value,
@@ -32,22 +32,6 @@ pub struct ProtobufEncoder {
 const UNIX_TO_PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 /// Days between the two epochs.
 const UNIX_TO_PG_EPOCH_DAYS: i32 = 10_957;
-
-/// The xid of a streamed transaction that `event` ends, after which the
-/// descriptions sent inside it are forgotten.
-fn ends_streamed_transaction(event: &Event) -> Option<u32> {
-    match event {
-        Event::Transaction {
-            kind: TxnEvent::StreamCommit | TxnEvent::StreamPrepare,
-            txn,
-        } => Some(txn.xid),
-        Event::Stream {
-            kind: StreamEvent::Abort { subxid: None },
-            at,
-        } => Some(at.xid),
-        _ => None,
-    }
-}
 
 fn identity_number(identity: ReplicaIdentity) -> u64 {
     match identity {
@@ -345,13 +329,7 @@ impl ProtobufEncoder {
 
 impl Encoder for ProtobufEncoder {
     fn profile(&self) -> Profile {
-        Profile {
-            binary: true,
-            session_text: false,
-            messages_open_transactions: true,
-            skip_prepare_gids_containing: None,
-            receive_rewrites: false,
-        }
+        Profile::BINARY
     }
 
     fn preamble(&mut self, event: &Event<'_, '_>, out: &mut Vec<u8>) -> bool {
