@@ -16,6 +16,29 @@ pub const TIMESTAMP_NOEND: i64 = i64::MAX;
 pub const DATE_NOBEGIN: i32 = i32::MIN;
 pub const DATE_NOEND: i32 = i32::MAX;
 
+/// Microseconds and days from 1970-01-01 (the Unix epoch) to 2000-01-01.
+pub const UNIX_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
+pub const UNIX_EPOCH_OFFSET_DAYS: i32 = 10_957;
+
+/// A timestamp in microseconds since the Unix epoch; the infinities
+/// (i64::MIN/MAX) stay as they are. `None`: beyond i64 once shifted (years
+/// after 294,247).
+pub fn unix_micros(pg_micros: i64) -> Option<i64> {
+    match pg_micros {
+        TIMESTAMP_NOBEGIN | TIMESTAMP_NOEND => Some(pg_micros),
+        _ => pg_micros.checked_add(UNIX_EPOCH_OFFSET_MICROS),
+    }
+}
+
+/// A date in days since the Unix epoch; the infinities (i32::MIN/MAX) stay.
+pub fn unix_days(pg_days: i32) -> i32 {
+    match pg_days {
+        DATE_NOBEGIN | DATE_NOEND => pg_days,
+        // PostgreSQL's last date is 2,145,031,948 days after 2000-01-01.
+        _ => pg_days.saturating_add(UNIX_EPOCH_OFFSET_DAYS),
+    }
+}
+
 /// PostgreSQL's `j2date`: Julian day number to (year, month, day); year 0
 /// is 1 BC, as in ISO 8601's astronomical numbering.
 fn julian_to_date(jd: i64) -> (i64, u32, u32) {
@@ -219,5 +242,15 @@ mod tests {
         assert_eq!(s(|o| push_interval(o, -500_000, 0, 0)), "PT-0.5S");
         assert_eq!(s(|o| push_interval(o, 0, 1, 0)), "P1D");
         assert_eq!(s(|o| push_interval(o, 1, 0, 0)), "PT0.000001S");
+    }
+
+    #[test]
+    fn unix_epoch_shifts_keep_infinities() {
+        assert_eq!(unix_micros(0), Some(946_684_800_000_000));
+        assert_eq!(unix_micros(TIMESTAMP_NOEND), Some(i64::MAX));
+        assert_eq!(unix_micros(TIMESTAMP_NOBEGIN), Some(i64::MIN));
+        assert_eq!(unix_micros(9_223_371_331_199_999_999), None);
+        assert_eq!(unix_days(0), 10_957);
+        assert_eq!((unix_days(DATE_NOEND), unix_days(DATE_NOBEGIN)), (i32::MAX, i32::MIN));
     }
 }

@@ -6,16 +6,14 @@
 //! buffer; apache-avro is the test oracle (avro_tests.rs).
 
 use super::avro_schema::{self, ColumnPlan, RelationSchema, WriterSchema};
-use super::json::JsonEncoder;
-use super::pbwire::varint;
+use super::json::{push_uuid, JsonEncoder};
+use super::pbwire::{insert_varint, varint, zigzag};
+use super::{valid_utf8, Described};
 use crate::model::{EventPosition, RelationMeta, ReplicaIdentity, RowChange, RowKey, Value, ValueType};
 use crate::options::Options;
 use crate::pgtime;
 use std::collections::{HashMap, HashSet};
 
-/// Microseconds and days between 1970-01-01 and PostgreSQL's 2000-01-01.
-const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
-const PG_EPOCH_DAYS: i64 = 10_957;
 /// 0001-01-01 and 9999-12-31 in days since 1970: the dates Avro libraries
 /// convert (Python's datetime, Java's LocalDate print them all).
 const FIRST_DAY: i64 = -719_162;
@@ -43,8 +41,7 @@ pub(super) struct Fingerprints {
 pub(super) struct Announced {
     pub(super) version: u64,
     pub(super) schema: RelationSchema,
-    pub(super) in_main: bool,
-    pub(super) in_streams: Vec<u32>,
+    pub(super) sent: Described,
 }
 
 /// The transaction the next changes belong to (for their source block).
@@ -61,7 +58,7 @@ pub struct AvroEncoder {
     pub(super) fixed: Fingerprints,
     pub(super) relations: HashMap<u32, Announced>,
     /// `SchemaEvents::Once`: fingerprints already sent.
-    pub(super) sent: HashSet<[u8; 8]>,
+    pub(super) announced_fingerprints: HashSet<[u8; 8]>,
     pub(super) current: CurrentTxn,
     /// Renders multi-dimensional arrays as JSON text.
     json: JsonEncoder,
@@ -74,7 +71,7 @@ fn fingerprint(avsc: &str) -> [u8; 8] {
 }
 
 pub(super) fn long(out: &mut Vec<u8>, value: i64) {
-    varint(out, ((value << 1) ^ (value >> 63)) as u64);
+    varint(out, zigzag(value));
 }
 
 pub(super) fn bytes(out: &mut Vec<u8>, value: &[u8]) {
@@ -82,23 +79,15 @@ pub(super) fn bytes(out: &mut Vec<u8>, value: &[u8]) {
     out.extend_from_slice(value);
 }
 
-/// An Avro string must be UTF-8: invalid sequences (SQL_ASCII) become U+FFFD.
 pub(super) fn string(out: &mut Vec<u8>, value: &[u8]) {
-    match std::str::from_utf8(value) {
-        Ok(_) => bytes(out, value),
-        Err(_) => bytes(out, String::from_utf8_lossy(value).as_bytes()),
-    }
+    bytes(out, &valid_utf8(value));
 }
 
-/// A string whose text `write` appends.
+/// A string whose text `write` appends; its length goes in front after.
 fn string_with(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
     let start = out.len();
     write(out);
-    let len = out.len() - start;
-    // The length goes first: zigzag(len) as a varint.
-    let mut prefix = Vec::with_capacity(4);
-    long(&mut prefix, len as i64);
-    out.splice(start..start, prefix);
+    insert_varint(out, start, zigzag((out.len() - start) as i64));
 }
 
 pub(super) fn optional_string(out: &mut Vec<u8>, value: Option<&[u8]>) {
@@ -111,7 +100,7 @@ pub(super) fn optional_string(out: &mut Vec<u8>, value: Option<&[u8]>) {
     }
 }
 
-fn boolean(out: &mut Vec<u8>, value: bool) {
+pub(super) fn boolean(out: &mut Vec<u8>, value: bool) {
     out.push(value as u8);
 }
 
@@ -178,7 +167,7 @@ impl AvroEncoder {
                 schema_event: fingerprint(avro_schema::SCHEMA_EVENT),
             },
             relations: HashMap::new(),
-            sent: HashSet::new(),
+            announced_fingerprints: HashSet::new(),
             current: CurrentTxn::default(),
             json: JsonEncoder::new(options),
         }
@@ -226,7 +215,7 @@ impl AvroEncoder {
                     special(out, &|o| o.extend_from_slice(n.as_bytes()));
                 }
             }
-            (Value::Date(d), _) => match i64::from(*d) + PG_EPOCH_DAYS {
+            (Value::Date(d), _) => match i64::from(pgtime::unix_days(*d)) {
                 days if (FIRST_DAY..=LAST_DAY).contains(&days) => {
                     long(out, 1);
                     long(out, days);
@@ -236,7 +225,7 @@ impl AvroEncoder {
             (Value::Time(t), _) if *t >= MICROS_PER_DAY => special(out, &|o| pgtime::push_time(o, *t)),
             (Value::Timestamp(t) | Value::TimestampTz(t), _) => {
                 let utc = matches!(value, Value::TimestampTz(_));
-                match t.checked_add(PG_EPOCH_MICROS) {
+                match pgtime::unix_micros(*t) {
                     Some(m) if (FIRST_DAY * MICROS_PER_DAY..(LAST_DAY + 1) * MICROS_PER_DAY).contains(&m) => {
                         long(out, 1);
                         long(out, m);
@@ -274,14 +263,7 @@ impl AvroEncoder {
             Value::Numeric(n) => bytes(out, n.as_bytes()),
             Value::Text(t) | Value::Other(t) | Value::Json(t) => string(out, t),
             Value::Bytea(b) => bytes(out, b),
-            Value::Uuid(_) => string_with(out, |o| {
-                let quoted = {
-                    let mut q = Vec::with_capacity(38);
-                    self.json.push_value(&mut q, value);
-                    q
-                };
-                o.extend_from_slice(&quoted[1..quoted.len() - 1]);
-            }),
+            Value::Uuid(u) => string_with(out, |o| push_uuid(o, u)),
             Value::Time(t) => long(out, *t),
             Value::TimeTz(t, zone) => string_with(out, |o| pgtime::push_timetz(o, *t, *zone)),
             Value::Interval { micros, days, months } => {

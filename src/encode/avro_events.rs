@@ -1,14 +1,11 @@
 //! `format=avro`: the events with fixed schemas (avro/*.avsc), schema
 //! announcements, framing, and the `Encoder` implementation.
 
-use super::avro::{bytes, long, optional_string, single_object, string, Announced, AvroEncoder, SchemaEvents};
+use super::avro::{boolean, bytes, long, optional_string, single_object, string, Announced, AvroEncoder, SchemaEvents};
 use super::avro_schema::{self, RelationSchema};
-use super::pbwire::prefix_length;
-use super::{ends_streamed_transaction, Encoder, Profile};
+use super::{ends_streamed_transaction, frame, Described, Encoder, Profile};
 use crate::model::{Event, EventPosition, Message, RelationMeta, StreamEvent, Truncate, TxnEvent, TxnInfo, ValueType};
-use crate::options::Framing;
-
-const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+use crate::pgtime;
 
 fn transaction_symbol(kind: TxnEvent) -> i64 {
     match kind {
@@ -37,7 +34,7 @@ fn build_schema(rel: &RelationMeta) -> RelationSchema {
 
 impl AvroEncoder {
     fn transaction(&mut self, out: &mut Vec<u8>, kind: TxnEvent, txn: &TxnInfo) {
-        let commit_time = txn.commit_time.saturating_add(PG_EPOCH_MICROS);
+        let commit_time = pgtime::unix_micros(txn.commit_time).unwrap_or(i64::MAX);
         if kind.opens() {
             self.current.xid = txn.xid;
             self.current.commit_time = Some(commit_time);
@@ -83,7 +80,7 @@ impl AvroEncoder {
         long(out, at.xid.into());
         long(out, self.lsn(at.lsn.0));
         long(out, subxid.into());
-        out.push(first_segment as u8);
+        boolean(out, first_segment);
     }
 
     fn truncate(&self, out: &mut Vec<u8>, at: EventPosition, truncate: &Truncate) {
@@ -97,8 +94,8 @@ impl AvroEncoder {
             string(out, rel.table.as_bytes());
         }
         long(out, 0);
-        out.push(truncate.cascade as u8);
-        out.push(truncate.restart_identity as u8);
+        boolean(out, truncate.cascade);
+        boolean(out, truncate.restart_identity);
     }
 
     fn message(&self, out: &mut Vec<u8>, at: EventPosition, message: &Message) {
@@ -106,7 +103,7 @@ impl AvroEncoder {
         long(out, self.xid(at));
         long(out, self.lsn(at.lsn.0));
         long(out, at.subxid.into());
-        out.push(message.transactional as u8);
+        boolean(out, message.transactional);
         string(out, message.prefix);
         bytes(out, message.content);
     }
@@ -133,16 +130,14 @@ impl AvroEncoder {
         let entry = self.relations.entry(rel.oid).or_insert_with(|| Announced {
             version: rel.version,
             schema: build_schema(rel),
-            in_main: false,
-            in_streams: Vec::new(),
+            sent: Described::default(),
         });
         if entry.version != rel.version {
             let schema = build_schema(rel);
             // Same shape (an invalidation that changed nothing we encode):
             // what was announced still holds.
             if schema.writer.fingerprint != entry.schema.writer.fingerprint {
-                entry.in_main = false;
-                entry.in_streams.clear();
+                entry.sent = Described::default();
             }
             entry.schema = schema;
             entry.version = rel.version;
@@ -156,27 +151,16 @@ impl AvroEncoder {
         let entry = self.ensure_schema(rel);
         let fingerprint = entry.schema.writer.fingerprint;
         if once {
-            return self.sent.insert(fingerprint);
+            return self.announced_fingerprints.insert(fingerprint);
         }
-        match () {
-            _ if !at.streamed => !std::mem::replace(&mut entry.in_main, true),
-            _ if entry.in_streams.contains(&at.xid) => false,
-            _ => {
-                entry.in_streams.push(at.xid);
-                true
-            }
-        }
+        entry.sent.needed_before(at)
     }
 
     /// Frames one message that `write` appends (see the `framing` option).
     fn framed(&mut self, out: &mut Vec<u8>, write: impl FnOnce(&mut Self, &mut Vec<u8>)) {
         let start = out.len();
         write(self, out);
-        match self.options.framing {
-            Framing::None => {}
-            Framing::Varint => prefix_length(out, start, 0),
-            Framing::VarintNewline => prefix_length(out, start, 1),
-        }
+        frame(out, start, self.options.framing);
     }
 }
 
@@ -203,7 +187,7 @@ impl Encoder for AvroEncoder {
     fn encode(&mut self, event: &Event<'_, '_>, out: &mut Vec<u8>) {
         if let Some(xid) = ends_streamed_transaction(event) {
             for announced in self.relations.values_mut() {
-                announced.in_streams.retain(|x| *x != xid);
+                announced.sent.forget_stream(xid);
             }
         }
         if let Event::Change { relation, .. } = event {

@@ -159,7 +159,7 @@ fn row_values_decode_with_logical_types_and_special_branches() {
         Value::Date(0),
         Value::TimestampTz(i64::MAX),
         Value::TimestampTz(1),
-        Value::Timestamp(-PG_EPOCH_MICROS),
+        Value::Timestamp(-pgtime::UNIX_EPOCH_OFFSET_MICROS),
         Value::Time(MICROS_PER_DAY),
         Value::Uuid([0xab; 16]),
         Value::Array(Box::new(tags)),
@@ -210,7 +210,7 @@ fn row_values_decode_with_logical_types_and_special_branches() {
     );
     assert_eq!(got[4], &A::Date(10_957));
     assert_eq!(got[5], &A::String("infinity".into()));
-    assert_eq!(got[6], &A::TimestampMicros(PG_EPOCH_MICROS + 1));
+    assert_eq!(got[6], &A::TimestampMicros(pgtime::UNIX_EPOCH_OFFSET_MICROS + 1));
     assert_eq!(got[7], &A::LocalTimestampMicros(0));
     assert_eq!(got[8], &A::String("24:00:00.000000".into()));
     assert_eq!(
@@ -313,7 +313,7 @@ fn fixed_events_decode_with_the_published_schemas() {
     );
     assert_eq!(
         union_value(field(&commit[0], "commit_time")),
-        &A::TimestampMicros(PG_EPOCH_MICROS)
+        &A::TimestampMicros(pgtime::UNIX_EPOCH_OFFSET_MICROS)
     );
     assert_eq!(union_value(field(&commit[0], "gid")), &A::String("g".into()));
     let at = EventPosition {

@@ -122,6 +122,16 @@ fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
+/// A uuid as text: `a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11`.
+pub fn push_uuid(out: &mut Vec<u8>, u: &[u8; 16]) {
+    for (i, part) in [&u[0..4], &u[4..6], &u[6..8], &u[8..10], &u[10..16]].iter().enumerate() {
+        if i > 0 {
+            out.push(b'-');
+        }
+        push_hex(out, part);
+    }
+}
+
 fn push_float(out: &mut Vec<u8>, value: f64, shortest: impl FnOnce(&mut ryu::Buffer) -> &str) {
     if value.is_nan() {
         out.extend_from_slice(b"\"NaN\"");
@@ -181,14 +191,7 @@ impl JsonEncoder {
                 push_hex(o, b);
             }),
             Value::Json(j) => push_embedded_json(out, j),
-            Value::Uuid(u) => quoted(out, |o| {
-                for (i, part) in [&u[0..4], &u[4..6], &u[6..8], &u[8..10], &u[10..16]].iter().enumerate() {
-                    if i > 0 {
-                        o.push(b'-');
-                    }
-                    push_hex(o, part);
-                }
-            }),
+            Value::Uuid(u) => quoted(out, |o| push_uuid(o, u)),
             Value::Date(d) => quoted(out, |o| pgtime::push_date(o, *d)),
             Value::Time(t) => quoted(out, |o| pgtime::push_time(o, *t)),
             Value::TimeTz(t, z) => quoted(out, |o| pgtime::push_timetz(o, *t, *z)),

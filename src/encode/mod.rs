@@ -10,8 +10,9 @@ pub mod pbwire;
 pub mod protobuf;
 pub mod test_decoding;
 
-use crate::model::{Event, StreamEvent, TxnEvent};
-use crate::options::{Format, Options};
+use crate::model::{Event, EventPosition, StreamEvent, TxnEvent};
+use crate::options::{Format, Framing, Options};
+use std::borrow::Cow;
 
 /// In which form a format needs its data, and the few places where a
 /// format's rules change what the callbacks emit.
@@ -58,6 +59,57 @@ pub fn ends_streamed_transaction(event: &Event) -> Option<u32> {
             at,
         } => Some(at.xid),
         _ => None,
+    }
+}
+
+/// `value` if it is UTF-8, else with invalid sequences (possible only in a
+/// SQL_ASCII database) replaced by U+FFFD: Protobuf and Avro strings must be
+/// UTF-8, and decoders reject anything else.
+pub fn valid_utf8(value: &[u8]) -> Cow<'_, [u8]> {
+    match String::from_utf8_lossy(value) {
+        Cow::Borrowed(_) => Cow::Borrowed(value),
+        Cow::Owned(replaced) => Cow::Owned(replaced.into_bytes()),
+    }
+}
+
+/// Frames the event written at `out[start..]` as the `framing` option says
+/// (Protobuf adds its field-15 tag first for `varint-newline`).
+pub fn frame(out: &mut Vec<u8>, start: usize, framing: Framing) {
+    match framing {
+        Framing::None => {}
+        Framing::Varint => pbwire::prefix_length(out, start, 0),
+        // The length counts the newline pg_recvlogical writes after it.
+        Framing::VarintNewline => pbwire::prefix_length(out, start, 1),
+    }
+}
+
+/// Where a relation's description (Protobuf's relation message, Avro's
+/// schema event) has been sent in this session: outside stream blocks, and
+/// per streamed transaction (a consumer replays a streamed transaction at
+/// its commit, so each needs its own, as pgoutput does).
+#[derive(Default)]
+pub struct Described {
+    in_main: bool,
+    in_streams: Vec<u32>,
+}
+
+impl Described {
+    /// Whether the description must be sent before a row at `at`; records
+    /// that it now is.
+    pub fn needed_before(&mut self, at: EventPosition) -> bool {
+        if !at.streamed {
+            return !std::mem::replace(&mut self.in_main, true);
+        }
+        if self.in_streams.contains(&at.xid) {
+            return false;
+        }
+        self.in_streams.push(at.xid);
+        true
+    }
+
+    /// The streamed transaction `xid` ended: what was sent in it is gone.
+    pub fn forget_stream(&mut self, xid: u32) {
+        self.in_streams.retain(|x| *x != xid);
     }
 }
 

@@ -46,8 +46,9 @@ pub fn tag_varint(out: &mut Vec<u8>, field: u32) {
     tag(out, field, WIRE_VARINT);
 }
 
+/// Zigzag encoding (protobuf's sint, Avro's int and long).
 #[inline]
-fn zigzag(value: i64) -> u64 {
+pub fn zigzag(value: i64) -> u64 {
     ((value << 1) ^ (value >> 63)) as u64
 }
 
@@ -108,10 +109,7 @@ pub fn bytes_always(out: &mut Vec<u8>, field: u32, value: &[u8]) {
 /// database, become U+FFFD.
 #[inline]
 pub fn string_always(out: &mut Vec<u8>, field: u32, value: &[u8]) {
-    match std::str::from_utf8(value) {
-        Ok(_) => bytes_always(out, field, value),
-        Err(_) => bytes_always(out, field, String::from_utf8_lossy(value).as_bytes()),
-    }
+    bytes_always(out, field, &super::valid_utf8(value));
 }
 
 /// A `string` field, left out when empty.
@@ -122,19 +120,23 @@ pub fn string(out: &mut Vec<u8>, field: u32, value: &[u8]) {
     }
 }
 
-/// Puts the varint length of `out[start..]` in front of it.
+/// Puts the varint length of `out[start..]` (plus `extra`) in front of it.
 pub fn prefix_length(out: &mut Vec<u8>, start: usize, extra: usize) {
-    let len = (out.len() - start + extra) as u64;
+    insert_varint(out, start, (out.len() - start + extra) as u64);
+}
+
+/// Inserts `value` as a varint at `at` (a length known only after the
+/// bytes it measures were written).
+pub fn insert_varint(out: &mut Vec<u8>, at: usize, mut value: u64) {
     let mut prefix = [0u8; MAX_VARINT_LEN];
     let mut n = 0;
-    let mut value = len;
     while value >= 0x80 {
         prefix[n] = value as u8 | 0x80;
         value >>= 7;
         n += 1;
     }
     prefix[n] = value as u8;
-    out.splice(start..start, prefix[..=n].iter().copied());
+    out.splice(at..at, prefix[..=n].iter().copied());
 }
 
 /// An embedded message: tag, length, then what `body` writes. The length is

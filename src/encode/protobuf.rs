@@ -2,7 +2,7 @@
 //! format"), written with `pbwire` straight into the output buffer.
 
 use super::pbwire::{self as wire, fields as f};
-use super::{ends_streamed_transaction, Encoder, Profile};
+use super::{ends_streamed_transaction, frame, Described, Encoder, Profile};
 use crate::model::{
     ArrayValue, ColumnMeta, Event, EventPosition, Lsn, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey,
     StreamEvent, Truncate, TxnEvent, TxnInfo, Value,
@@ -11,27 +11,18 @@ use crate::options::{Framing, Options};
 use crate::pgtime;
 use std::collections::HashMap;
 
-/// What a session has told the consumer about one relation.
+/// A relation's description in this session, for the relation version it
+/// describes.
 #[derive(Default)]
-struct Described {
+struct RelationDescribed {
     version: u64,
-    /// Outside stream blocks.
-    in_main: bool,
-    /// Streamed transactions (toplevel xids) that carry the description: a
-    /// consumer replays a streamed transaction at its commit, so each needs
-    /// its own (as pgoutput does).
-    in_streams: Vec<u32>,
+    sent: Described,
 }
 
 pub struct ProtobufEncoder {
     options: Options,
-    described: HashMap<u32, Described>,
+    described: HashMap<u32, RelationDescribed>,
 }
-
-/// Microseconds between 1970-01-01 and 2000-01-01 (PostgreSQL's epoch).
-const UNIX_TO_PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
-/// Days between the two epochs.
-const UNIX_TO_PG_EPOCH_DAYS: i32 = 10_957;
 
 fn identity_number(identity: ReplicaIdentity) -> u64 {
     match identity {
@@ -42,28 +33,8 @@ fn identity_number(identity: ReplicaIdentity) -> u64 {
     }
 }
 
-/// Timestamps in microseconds since the Unix epoch; PostgreSQL's infinities
-/// (i64::MIN/MAX) stay as they are. `None`: beyond i64 after the shift
-/// (years after 294,247), written as text instead.
-fn unix_micros(pg_micros: i64) -> Option<i64> {
-    if pg_micros == i64::MIN || pg_micros == i64::MAX {
-        Some(pg_micros)
-    } else {
-        pg_micros.checked_add(UNIX_TO_PG_EPOCH_MICROS)
-    }
-}
-
-fn unix_days(pg_days: i32) -> i32 {
-    if pg_days == i32::MIN || pg_days == i32::MAX {
-        pg_days
-    } else {
-        // PostgreSQL's last date is 2,145,031,948 days after 2000-01-01.
-        pg_days.saturating_add(UNIX_TO_PG_EPOCH_DAYS)
-    }
-}
-
 fn timestamp(out: &mut Vec<u8>, field: u32, pg_micros: i64, utc: bool) {
-    match unix_micros(pg_micros) {
+    match pgtime::unix_micros(pg_micros) {
         Some(micros) => wire::sint_always(out, field, micros),
         None => {
             wire::tag_len(out, f::VALUE_TEXT);
@@ -92,7 +63,7 @@ fn value_body(out: &mut Vec<u8>, value: &Value) {
         Value::Bytea(b) => wire::bytes_always(out, f::VALUE_BYTES, b),
         Value::Json(j) => wire::string_always(out, f::VALUE_JSON, j),
         Value::Uuid(u) => wire::bytes_always(out, f::VALUE_UUID, u),
-        Value::Date(d) => wire::sint_always(out, f::VALUE_DATE, unix_days(*d).into()),
+        Value::Date(d) => wire::sint_always(out, f::VALUE_DATE, pgtime::unix_days(*d).into()),
         Value::Time(t) => wire::int_always(out, f::VALUE_TIME, *t),
         Value::TimeTz(t, zone_west) => wire::message(out, f::VALUE_TIMETZ, |o| {
             wire::uint(o, f::TIME_TZ_MICROS, *t as u64);
@@ -153,7 +124,7 @@ impl ProtobufEncoder {
                 wire::uint(o, f::TRANSACTION_END_LSN, txn.end_lsn.0);
             }
             if options.include_timestamp {
-                let micros = unix_micros(txn.commit_time).unwrap_or(i64::MAX);
+                let micros = pgtime::unix_micros(txn.commit_time).unwrap_or(i64::MAX);
                 wire::uint(o, f::TRANSACTION_COMMIT_TIME, micros as u64);
             }
             if let (true, true, Some(origin)) = (kind.opens(), options.include_origin, &txn.origin) {
@@ -295,15 +266,11 @@ impl ProtobufEncoder {
     fn framed(&self, out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
         let start = out.len();
         write(out);
-        match self.options.framing {
-            Framing::None => {}
-            Framing::Varint => wire::prefix_length(out, start, 0),
-            Framing::VarintNewline => {
-                // Field 15's tag; pg_recvlogical's newline (10) is its value.
-                wire::tag_varint(out, f::EVENT_RECORD_SEPARATOR);
-                wire::prefix_length(out, start, 1);
-            }
+        if self.options.framing == Framing::VarintNewline {
+            // Field 15's tag; pg_recvlogical's newline (10) is its value.
+            wire::tag_varint(out, f::EVENT_RECORD_SEPARATOR);
         }
+        frame(out, start, self.options.framing);
     }
 
     /// Whether `rel` must be described (again) before a row at `at`;
@@ -311,19 +278,12 @@ impl ProtobufEncoder {
     fn needs_description(&mut self, rel: &RelationMeta, at: EventPosition) -> bool {
         let described = self.described.entry(rel.oid).or_default();
         if described.version != rel.version {
-            *described = Described {
+            *described = RelationDescribed {
                 version: rel.version,
-                ..Described::default()
+                sent: Described::default(),
             };
         }
-        if !at.streamed {
-            return !std::mem::replace(&mut described.in_main, true);
-        }
-        if described.in_streams.contains(&at.xid) {
-            return false;
-        }
-        described.in_streams.push(at.xid);
-        true
+        described.sent.needed_before(at)
     }
 }
 
@@ -356,7 +316,7 @@ impl Encoder for ProtobufEncoder {
     fn encode(&mut self, event: &Event<'_, '_>, out: &mut Vec<u8>) {
         if let Some(xid) = ends_streamed_transaction(event) {
             for described in self.described.values_mut() {
-                described.in_streams.retain(|x| *x != xid);
+                described.sent.forget_stream(xid);
             }
         }
         self.framed(out, |o| match event {
