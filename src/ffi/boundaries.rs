@@ -85,21 +85,8 @@ unsafe fn txn_info<'a>(state: &DecodingState, txn: *mut Txn, lsn: pg_sys::XLogRe
 /// `ctx` must be the running callback's context.
 pub unsafe fn emit(state: &mut DecodingState, ctx: *mut Ctx, event: &Event) {
     state.encoder.encode(event, &mut state.out);
-    // A batch never holds events past the end of a transaction or stream
-    // block, nor a non-transactional message: nothing waits for later WAL.
-    let ends_batch = match event {
-        Event::Transaction { kind, .. } => !kind.opens(),
-        Event::Stream { kind, .. } => !matches!(kind, StreamEvent::Start { .. }),
-        Event::Message { message, .. } => !message.transactional,
-        _ => false,
-    };
     // SAFETY: forwarded caller guarantee.
-    unsafe {
-        state.write_out(ctx);
-        if ends_batch {
-            state::flush_batch(ctx, &mut state.batch);
-        }
-    }
+    unsafe { state.write_out(ctx) };
 }
 
 /// Emits a transaction event, with names allocated per event.
@@ -119,15 +106,13 @@ unsafe fn emit_transaction(
         let allocates = state.profile.session_text
             || !(*txn).gid.is_null()
             || (state.options.include_origin && (*txn).origin_id != 0);
-        if !allocates {
-            let info = txn_info(state, txn, lsn);
-            return emit(state, ctx, &Event::Transaction { kind, txn: &info });
-        }
-        let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
+        let old_context = allocates.then(|| pg_sys::MemoryContextSwitchTo(state.change_memory));
         let info = txn_info(state, txn, lsn);
         emit(state, ctx, &Event::Transaction { kind, txn: &info });
-        pg_sys::MemoryContextSwitchTo(old_context);
-        state.end_of_change();
+        if let Some(old_context) = old_context {
+            pg_sys::MemoryContextSwitchTo(old_context);
+            state.end_of_change();
+        }
     }
 }
 
@@ -173,7 +158,7 @@ unsafe fn close_transaction(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys::XLogRecPt
             emit_transaction(state, ctx, txn, lsn, kind);
         }
         // Also without a commit event (include-transaction off).
-        state::flush_batch(ctx, &mut state.batch);
+        state.batch.flush(ctx);
         state.end_of_transaction();
     }
 }
@@ -217,7 +202,7 @@ unsafe fn standalone_transaction_event(ctx: *mut Ctx, txn: *mut Txn, lsn: pg_sys
         } else {
             pg_sys::OutputPluginUpdateProgress(ctx, true);
         }
-        state::flush_batch(ctx, &mut state.batch);
+        state.batch.flush(ctx);
         state.end_of_transaction();
     }
 }
@@ -344,7 +329,7 @@ pub unsafe extern "C-unwind" fn stream_stop(ctx: *mut Ctx, txn: *mut Txn) {
         let state = state::of(ctx);
         state.in_stream = false;
         // Also when skip-empty-xacts held the block's boundaries back.
-        state::flush_batch(ctx, &mut state.batch);
+        state.batch.flush(ctx);
     }
 }
 
@@ -357,6 +342,7 @@ pub unsafe extern "C-unwind" fn stream_abort(ctx: *mut Ctx, txn: *mut Txn, abort
         let top = if (*txn).toptxn.is_null() { txn } else { (*txn).toptxn };
         state.skip_txn = !passes_origin_filter(state, top);
         stream_boundary(ctx, txn, abort_lsn, StreamEvent::Abort { subxid });
+        state::of(ctx).batch.flush(ctx);
     }
 }
 

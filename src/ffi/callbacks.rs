@@ -165,10 +165,10 @@ unsafe fn emit_change(
                 change: row_change,
             };
             if state.encoder.preamble(&event, &mut state.out) {
-                state::write_event(ctx, &mut state.out, &mut state.batch);
+                state.batch.write(ctx, &mut state.out);
             }
             state.encoder.encode(&event, &mut state.out);
-            state::write_event(ctx, &mut state.out, &mut state.batch);
+            state.batch.write(ctx, &mut state.out);
         }
         state.new_values = recycle(new_values);
         state.old_values = recycle(old_values);
@@ -276,6 +276,9 @@ pub unsafe extern "C-unwind" fn message(
                 message: &message,
             },
         );
+        if !transactional {
+            state.batch.flush(ctx);
+        }
         pg_sys::MemoryContextSwitchTo(old_context);
         state.end_of_change();
     }

@@ -112,17 +112,16 @@ unsafe extern "C-unwind" fn startup(
         let defaults: Vec<(&str, &str)> = defaults.iter().map(|(n, v)| (*n, v.as_str())).collect();
         let parsed = options::parse_layered(&defaults, pairs.iter().map(|(n, v)| (n.as_str(), v.as_deref())));
         let options = parsed.unwrap_or_else(|e| report_option_error(e));
-        let profile = crate::encode::for_options(&options).profile();
+        // PostgreSQL enables streaming when the stream callbacks exist; the
+        // consumer must ask for it (it has to buffer or discard per xid).
+        (*ctx).streaming &= options.stream_changes;
+        let profile = state::install(ctx, options);
         (*opt).output_type = if profile.binary {
             pg_sys::OutputPluginOutputType::OUTPUT_PLUGIN_BINARY_OUTPUT
         } else {
             pg_sys::OutputPluginOutputType::OUTPUT_PLUGIN_TEXTUAL_OUTPUT
         };
         (*opt).receive_rewrites = profile.receive_rewrites;
-        // PostgreSQL enables streaming when the stream callbacks exist; the
-        // consumer must ask for it (it has to buffer or discard per xid).
-        (*ctx).streaming &= options.stream_changes;
-        state::install(ctx, options);
     }
 }
 

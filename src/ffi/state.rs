@@ -6,7 +6,7 @@ use super::datum::TextEncoding;
 use super::relcache::RelationCache;
 use crate::encode::{self, Encoder, Profile};
 use crate::model::{TxnEvent, Value};
-use crate::options::Options;
+use crate::options::{Format, Framing, Options};
 use pgrx::pg_sys;
 use std::collections::{HashMap, HashSet};
 
@@ -69,11 +69,12 @@ unsafe extern "C-unwind" fn drop_state(arg: *mut std::ffi::c_void) {
     drop(unsafe { Box::from_raw(arg as *mut DecodingState) });
 }
 
-/// Creates the state and ties its lifetime to `ctx->context`.
+/// Creates the state (and the format's encoder) and ties its lifetime to
+/// `ctx->context`; returns what the format needs (see `encode::Profile`).
 ///
 /// # Safety
 /// `ctx` must be the decoding context passed to the startup callback.
-pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options) {
+pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options) -> Profile {
     // SAFETY: ctx->context is the decoding context's long-lived memory
     // context; children and the callback struct are allocated in it.
     unsafe {
@@ -125,6 +126,7 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
         });
         pg_sys::MemoryContextRegisterResetCallback(parent, callback);
         (*ctx).output_plugin_private = raw.cast();
+        profile
     }
 }
 
@@ -151,8 +153,7 @@ pub struct Batch {
 
 impl Batch {
     pub fn new(options: &Options) -> Batch {
-        let newline =
-            options.format == crate::options::Format::Json || options.framing == crate::options::Framing::VarintNewline;
+        let newline = options.format == Format::Json || options.framing == Framing::VarintNewline;
         Batch {
             buf: Vec::new(),
             limit: options.batch_bytes,
@@ -161,41 +162,44 @@ impl Batch {
     }
 }
 
-/// Writes the event in `out` (emptying it): as its own message, or into the
-/// batch, which is written once it reaches its limit.
-///
-/// # Safety
-/// `ctx` must be the decoding context of a running callback.
-pub unsafe fn write_event(ctx: *mut pg_sys::LogicalDecodingContext, out: &mut Vec<u8>, batch: &mut Batch) {
-    if batch.limit == 0 {
-        // SAFETY: forwarded caller guarantee.
-        return unsafe { write_message(ctx, out) };
+impl Batch {
+    /// Writes the event in `out` (emptying it): as its own message, or into
+    /// the batch, which is written once it reaches its limit.
+    ///
+    /// # Safety
+    /// `ctx` must be the decoding context of a running callback.
+    pub unsafe fn write(&mut self, ctx: *mut pg_sys::LogicalDecodingContext, out: &mut Vec<u8>) {
+        if self.limit == 0 {
+            // SAFETY: forwarded caller guarantee.
+            return unsafe { write_message(ctx, out) };
+        }
+        // A large event never joins a batch that would then pass the limit
+        // (a message must stay far below PostgreSQL's 1 GB string limit).
+        if !self.buf.is_empty() && self.buf.len() + out.len() > self.limit {
+            // SAFETY: forwarded caller guarantee.
+            unsafe { write_message(ctx, &mut self.buf) };
+        }
+        if !self.buf.is_empty() {
+            self.buf.extend_from_slice(self.separator);
+        }
+        self.buf.extend_from_slice(out);
+        out.clear();
+        if self.buf.len() >= self.limit {
+            // SAFETY: forwarded caller guarantee.
+            unsafe { write_message(ctx, &mut self.buf) };
+        }
     }
-    // A large event never joins a batch that would then pass the limit
-    // (a message must stay far below PostgreSQL's 1 GB string limit).
-    if !batch.buf.is_empty() && batch.buf.len() + out.len() > batch.limit {
-        // SAFETY: forwarded caller guarantee.
-        unsafe { write_message(ctx, &mut batch.buf) };
-    }
-    if !batch.buf.is_empty() {
-        batch.buf.extend_from_slice(batch.separator);
-    }
-    batch.buf.extend_from_slice(out);
-    out.clear();
-    if batch.buf.len() >= batch.limit {
-        // SAFETY: forwarded caller guarantee.
-        unsafe { write_message(ctx, &mut batch.buf) };
-    }
-}
 
-/// Writes what the batch holds (at transaction and stream block ends).
-///
-/// # Safety
-/// `ctx` must be the decoding context of a running callback.
-pub unsafe fn flush_batch(ctx: *mut pg_sys::LogicalDecodingContext, batch: &mut Batch) {
-    if !batch.buf.is_empty() {
-        // SAFETY: forwarded caller guarantee.
-        unsafe { write_message(ctx, &mut batch.buf) };
+    /// Writes what the batch holds: at every transaction end, stream block
+    /// end and non-transactional message, so nothing waits for later WAL.
+    ///
+    /// # Safety
+    /// `ctx` must be the decoding context of a running callback.
+    pub unsafe fn flush(&mut self, ctx: *mut pg_sys::LogicalDecodingContext) {
+        if !self.buf.is_empty() {
+            // SAFETY: forwarded caller guarantee.
+            unsafe { write_message(ctx, &mut self.buf) };
+        }
     }
 }
 
@@ -215,13 +219,13 @@ pub unsafe fn write_message(ctx: *mut pg_sys::LogicalDecodingContext, out: &mut 
 }
 
 impl DecodingState {
-    /// Writes `self.out` as one message: one append to `ctx->out`.
+    /// Writes the event in `self.out` (see `Batch::write`).
     ///
     /// # Safety
     /// `ctx` must be the decoding context of a running callback.
     pub unsafe fn write_out(&mut self, ctx: *mut pg_sys::LogicalDecodingContext) {
         // SAFETY: forwarded caller guarantee.
-        unsafe { write_event(ctx, &mut self.out, &mut self.batch) };
+        unsafe { self.batch.write(ctx, &mut self.out) };
     }
 
     /// Frees what one change allocated, and oversized buffers.
