@@ -274,6 +274,29 @@ def run_workload(conn):
     cur.execute("COMMIT PREPARED 'g3'")
 
 
+# What the README's consumers (examples/) print for `readme_file`'s changes.
+README_CONSUMER_LINES = [
+    "begin", "insert public.items id=1 name=apple", "insert public.items id=2 name=NULL", "commit",
+    "begin", "update public.items id=1 name=pear", "commit",
+    "begin", "delete public.items id=2", "commit"]
+
+
+def readme_file(conn, database, path, fmt):
+    """The README's consumer example: a few changes to `items`, written to
+    `path` by pg_recvlogical with format `fmt` and framing=varint-newline."""
+    from test_clients import current_lsn, recvlogical
+    slot = f"readme_{fmt}"
+    recvlogical(database, "--slot", slot, "--create-slot", "--plugin=wal2any")
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE items (id int PRIMARY KEY, name text)")
+    cur.execute("INSERT INTO items VALUES (1, 'apple'), (2, NULL)")
+    cur.execute("UPDATE items SET name = 'pear' WHERE id = 1")
+    cur.execute("DELETE FROM items WHERE id = 2")
+    recvlogical(database, "--slot", slot, "--start", "--no-loop", "--endpos", current_lsn(cur), "-f", str(path),
+                "-o", f"format={fmt}", "-o", "framing=varint-newline", "-o", "skip-empty-xacts")
+    return path
+
+
 # Options both formats are decoded with (the JSON slot also adds type OIDs).
 SHARED_OPTIONS = {"stream-changes": "1", "include-lsn": "1", "include-timestamp": "1", "include-origin": "1"}
 

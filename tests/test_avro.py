@@ -17,9 +17,9 @@ from uuid import UUID
 import fastavro
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
-from crossformat import (SHARED_OPTIONS, UNCHANGED, TypeCatalog, assert_same_events, canonical_json_event,
+from crossformat import (README_CONSUMER_LINES, SHARED_OPTIONS, UNCHANGED, TypeCatalog, assert_same_events, canonical_json_event,
                          canonical_json_value, float32, numeric, parse_date_time, parse_interval, parse_json,
-                         parse_time, raw_json_events, run_workload, special_float)
+                         parse_time, raw_json_events, readme_file, run_workload, special_float)
 from test_clients import current_lsn, recvlogical
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -211,17 +211,6 @@ def test_the_readme_consumer_runs(conn, database, tmp_path):
     """examples/consume_avro.py, shown in the README, reads a pg_recvlogical file."""
     example = ROOT / "examples" / "consume_avro.py"
     assert example.read_text() in (ROOT / "README.md").read_text(), "run scripts/sync_readme.py"
-    recvlogical(database, "--slot", "avt_readme", "--create-slot", "--plugin=wal2any")
-    cur = conn.cursor()
-    cur.execute("CREATE TABLE items (id int PRIMARY KEY, name text)")
-    cur.execute("INSERT INTO items VALUES (1, 'apple'), (2, NULL)")
-    cur.execute("UPDATE items SET name = 'pear' WHERE id = 1")
-    cur.execute("DELETE FROM items WHERE id = 2")
-    out = tmp_path / "changes.avro"
-    recvlogical(database, "--slot", "avt_readme", "--start", "--no-loop", "--endpos", current_lsn(cur),
-                "-f", str(out), "-o", "format=avro", "-o", "framing=varint-newline", "-o", "skip-empty-xacts")
+    out = readme_file(conn, database, tmp_path / "changes.avro", "avro")
     result = subprocess.run([sys.executable, str(example), str(out)], capture_output=True, text=True, check=True)
-    assert result.stdout.splitlines() == [
-        "begin", "insert public.items id=1 name=apple", "insert public.items id=2 name=NULL", "commit",
-        "begin", "update public.items id=1 name=pear", "commit",
-        "begin", "delete public.items id=2", "commit"]
+    assert result.stdout.splitlines() == README_CONSUMER_LINES

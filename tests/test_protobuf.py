@@ -17,8 +17,9 @@ import sys
 import pytest
 from google.protobuf.internal.decoder import _DecodeVarint32
 
-from crossformat import (SHARED_OPTIONS, UNCHANGED, TypeCatalog, assert_same_events, float32, json_events, numeric,
-                         parse_date_time, parse_json, run_workload, special_float)
+from crossformat import (README_CONSUMER_LINES, SHARED_OPTIONS, UNCHANGED, TypeCatalog, assert_same_events,
+                         canonical_json_event, float32, json_events, numeric, parse_date_time, parse_json,
+                         readme_file, run_workload, special_float)
 from test_clients import current_lsn, recvlogical
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -218,18 +219,8 @@ def test_the_readme_consumers_run(conn, database, pb2, tmp_path):
     readme = (ROOT / "README.md").read_text()
     for example in ("consume_protobuf.py", "consume_protobuf.rs"):
         assert (ROOT / "examples" / example).read_text() in readme, f"README does not show examples/{example} (run scripts/sync_readme.py)"
-    recvlogical(database, "--slot", "pbt_readme", "--create-slot", "--plugin=wal2any")
-    cur = conn.cursor()
-    cur.execute("CREATE TABLE items (id int PRIMARY KEY, name text)")
-    cur.execute("INSERT INTO items VALUES (1, 'apple'), (2, NULL)")
-    cur.execute("UPDATE items SET name = 'pear' WHERE id = 1")
-    cur.execute("DELETE FROM items WHERE id = 2")
-    out = tmp_path / "changes.pb"
-    recvlogical(database, "--slot", "pbt_readme", "--start", "--no-loop", "--endpos", current_lsn(cur),
-                "-f", str(out), "-o", "format=protobuf", "-o", "framing=varint-newline", "-o", "skip-empty-xacts")
-    expected = ["begin", "insert public.items id=1 name=apple", "insert public.items id=2 name=NULL", "commit",
-                "begin", "update public.items id=1 name=pear", "commit",
-                "begin", "delete public.items id=2", "commit"]
+    out = readme_file(conn, database, tmp_path / "changes.pb", "protobuf")
+    expected = README_CONSUMER_LINES
     generated = str(pathlib.Path(pb2.__file__).parents[2])
     python = subprocess.run([sys.executable, str(ROOT / "examples" / "consume_protobuf.py"), str(out)],
                             capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": generated})
@@ -255,7 +246,6 @@ def test_batched_messages_carry_the_same_events(conn, database, pb2, tmp_path):
     lines = tmp_path / "batched.jsonl"
     recvlogical(database, "--slot", "pbt_batch_json", "--start", "--no-loop", "--endpos", end, "-f", str(lines),
                 *shared, "-o", "include-type-oids=1", env=env)
-    from crossformat import canonical_json_event
     got = [canonical_json_event(parse_json(line), catalog) for line in lines.read_text().splitlines()]
     assert_same_events(got, expected)
     binary = tmp_path / "batched.pb"
