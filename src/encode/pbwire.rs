@@ -127,7 +127,12 @@ pub fn prefix_length(out: &mut Vec<u8>, start: usize, extra: usize) {
 
 /// Inserts `value` as a varint at `at` (a length known only after the
 /// bytes it measures were written).
-pub fn insert_varint(out: &mut Vec<u8>, at: usize, mut value: u64) {
+pub fn insert_varint(out: &mut Vec<u8>, at: usize, value: u64) {
+    replace_with_varint(out, at..at, value);
+}
+
+/// Replaces `out[range]` with `value` as a varint (one move of the tail).
+fn replace_with_varint(out: &mut Vec<u8>, range: std::ops::Range<usize>, mut value: u64) {
     let mut prefix = [0u8; MAX_VARINT_LEN];
     let mut n = 0;
     while value >= 0x80 {
@@ -136,7 +141,7 @@ pub fn insert_varint(out: &mut Vec<u8>, at: usize, mut value: u64) {
         n += 1;
     }
     prefix[n] = value as u8;
-    out.splice(at..at, prefix[..=n].iter().copied());
+    out.splice(range, prefix[..=n].iter().copied());
 }
 
 /// An embedded message: tag, length, then what `body` writes. The length is
@@ -152,8 +157,8 @@ pub fn message(out: &mut Vec<u8>, field: u32, body: impl FnOnce(&mut Vec<u8>)) {
     if len < 0x80 {
         out[at] = len as u8;
     } else {
-        out.remove(at);
-        prefix_length(out, at, 0);
+        // The reserved byte becomes the whole varint.
+        replace_with_varint(out, at..at + 1, len as u64);
     }
 }
 
