@@ -6,8 +6,7 @@
 use crate::filters::{self, Actions, OriginFilter, PrefixFilter, TableFilter};
 use std::fmt::Write as _;
 
-/// Output formats. Only the ones listed in `BUILT_FORMATS` can be chosen;
-/// the others are reserved names that give a clear "not available" error.
+/// Output formats (their option names are `FORMATS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Json,
@@ -43,8 +42,7 @@ pub enum Framing {
     VarintNewline,
 }
 
-const BUILT_FORMATS: &[&str] = &["json", "test_decoding", "protobuf", "avro"];
-const PLANNED_FORMATS: &[&str] = &[];
+const FORMATS: &[&str] = &["json", "test_decoding", "protobuf", "avro"];
 
 /// The options test_decoding knows; with `format=test_decoding` they are the
 /// only ones accepted, with test_decoding's own messages and quirks.
@@ -122,11 +120,8 @@ pub struct OptionError {
 #[derive(Debug, Clone, Copy)]
 pub enum Accepts {
     Bool,
-    /// One of `built`; `planned` names are recognised but rejected.
-    Choice {
-        built: &'static [&'static str],
-        planned: &'static [&'static str],
-    },
+    /// One of these.
+    Choice(&'static [&'static str]),
     /// Any string (a bare option is rejected: it needs a value).
     Text,
     /// A comma-separated list; `\,` is a literal comma.
@@ -242,18 +237,11 @@ fn validate<'a>(spec: &OptionSpec, value: Option<&'a str>) -> Result<Setting<'a>
                 )
             }),
         },
-        Accepts::Choice { built, planned } => match value {
-            Some(v) if built.contains(&v) => Ok(Setting::Choice(v)),
-            Some(v) if planned.contains(&v) => Err(invalid(
-                format!(
-                    "option \"{}\" has value \"{}\", which is not available in this version of wal2any",
-                    spec.name, v
-                ),
-                Some(format!("Accepted: {}.", built.join(", "))),
-            )),
+        Accepts::Choice(choices) => match value {
+            Some(v) if choices.contains(&v) => Ok(Setting::Choice(v)),
             _ => Err(invalid(
                 format!("option \"{}\" has invalid value \"{}\"", spec.name, shown),
-                Some(format!("Accepted: {}.", built.join(", "))),
+                Some(format!("Accepted: {}.", choices.join(", "))),
             )),
         },
         Accepts::Text | Accepts::List => value.map(Setting::Text).ok_or_else(|| {
@@ -405,7 +393,7 @@ fn applies_to(name: &str, format: &str) -> bool {
         .iter()
         .find(|s| s.name == name)
         .is_none_or(|s| s.formats == "all" || s.formats.split(", ").any(|f| f == format))
-        || !BUILT_FORMATS.contains(&format)
+        || !FORMATS.contains(&format)
 }
 
 fn apply(options: &mut Options, name: &str, value: Option<&str>, format: &str) -> Result<(), OptionError> {
@@ -462,7 +450,7 @@ fn check_conflicts(effective: &[(&str, Option<&str>)]) -> Result<(), OptionError
 fn accepts_text(accepts: Accepts) -> String {
     match accepts {
         Accepts::Bool => "boolean".into(),
-        Accepts::Choice { built, .. } => built.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", "),
+        Accepts::Choice(choices) => choices.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", "),
         Accepts::Text => "string".into(),
         Accepts::List => "comma-separated list".into(),
     }

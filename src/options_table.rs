@@ -2,7 +2,7 @@
 //! formats, description and setter. Parsing, errors, the `wal2any.*`
 //! settings and the README's option table all come from here.
 
-use super::{filters, Accepts, Format, Framing, OptionSpec, Options, Setting, BUILT_FORMATS, PLANNED_FORMATS};
+use super::{filters, Accepts, Format, Framing, OptionSpec, Options, Setting, FORMATS};
 
 macro_rules! bool_option {
     ($name:literal, $field:ident, $default:literal, $desc:literal) => {
@@ -48,7 +48,7 @@ macro_rules! list_option {
 pub static OPTION_TABLE: &[OptionSpec] = &[
     OptionSpec {
         name: "format",
-        accepts: Accepts::Choice { built: BUILT_FORMATS, planned: PLANNED_FORMATS },
+        accepts: Accepts::Choice(FORMATS),
         default: "json",
         formats: "all",
         description: "Output format: `json`; `protobuf` (binary, schema `proto/wal2any/v1/wal2any.proto`); `avro` (binary, Avro single-object encoding, schemas in the stream); or `test_decoding` (PostgreSQL's test_decoding text byte for byte, accepting only its options).",
@@ -134,7 +134,7 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
     }),
     OptionSpec {
         name: "framing",
-        accepts: Accepts::Choice { built: FRAMINGS, planned: &[] },
+        accepts: Accepts::Choice(FRAMINGS),
         default: "none",
         formats: "protobuf, avro",
         description: "`none`: one event per message (the replication protocol and the SQL functions keep boundaries). `varint`: each event preceded by its length as a varint (protobuf's delimited format), for consumers that concatenate messages. `varint-newline`: for `pg_recvlogical -f FILE`, which writes a newline after each message: the length counts that newline, which the event reads as its field 15, so protobuf's delimited readers read the file as it is.",
@@ -149,7 +149,7 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
     },
     OptionSpec {
         name: "schema-events",
-        accepts: Accepts::Choice { built: &["auto", "once"], planned: &[] },
+        accepts: Accepts::Choice(&["auto", "once"]),
         default: "auto",
         formats: "avro",
         description: "When to send a relation's writer schema (a `SchemaEvent` with its JSON and fingerprint). `auto`: before the relation's first row in the session, in each streamed transaction that uses it, and again when its shape changes. `once`: each distinct schema once per session, for consumers that keep schemas in a registry by fingerprint.",
