@@ -1,12 +1,13 @@
 //! wal2any: a PostgreSQL logical decoding output plugin that turns decoded
-//! WAL into JSON (Protobuf and Avro to come).
+//! WAL into JSON, Protobuf, Avro or test_decoding's text.
 //!
-//! Layout: `options`, `filters`, `model`, `pgtime` and `encode` are plain Rust with no
+//! Layout: `options`, `filters`, `model`, `pgtime`, `ondisk` and `encode` are plain Rust with no
 //! pgrx imports; `ffi` holds every PostgreSQL pointer access.
 
 pub mod encode;
 pub mod filters;
 pub mod model;
+pub mod ondisk;
 pub mod options;
 pub mod pgtime;
 

@@ -35,6 +35,10 @@ pub enum Value<'a> {
     Bytea(&'a [u8]),
     /// json/jsonb text, already valid JSON.
     Json(&'a [u8]),
+    /// jsonb printed from its stored form: compact JSON (no whitespace) whose
+    /// strings are escaped as `json_text::push_string` escapes them, so the
+    /// JSON format copies it as it is.
+    CompactJson(&'a [u8]),
     Uuid([u8; 16]),
     /// Days since 2000-01-01 (PostgreSQL's DateADT).
     Date(i32),

@@ -261,7 +261,7 @@ impl AvroEncoder {
             Value::Float4(f) => out.extend_from_slice(&f.to_le_bytes()),
             Value::Float8(f) => out.extend_from_slice(&f.to_le_bytes()),
             Value::Numeric(n) => bytes(out, n.as_bytes()),
-            Value::Text(t) | Value::Other(t) | Value::Json(t) => string(out, t),
+            Value::Text(t) | Value::Other(t) | Value::Json(t) | Value::CompactJson(t) => string(out, t),
             Value::Bytea(b) => bytes(out, b),
             Value::Uuid(u) => string_with(out, |o| push_uuid(o, u)),
             Value::Time(t) => long(out, *t),

@@ -191,6 +191,7 @@ impl JsonEncoder {
                 push_hex(o, b);
             }),
             Value::Json(j) => push_embedded_json(out, j),
+            Value::CompactJson(j) => out.extend_from_slice(j),
             Value::Uuid(u) => quoted(out, |o| push_uuid(o, u)),
             Value::Date(d) => quoted(out, |o| pgtime::push_date(o, *d)),
             Value::Time(t) => quoted(out, |o| pgtime::push_time(o, *t)),

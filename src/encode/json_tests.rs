@@ -197,6 +197,8 @@ fn value_rendering() {
         render(Value::Json(b"{\"a\": [1, {\"b\": null}]}")),
         r#"{"a":[1,{"b":null}]}"#
     );
+    // Already compact (jsonb printed from its stored form): copied as it is.
+    assert_eq!(render(Value::CompactJson(br#"{"a":"x\u007f"}"#)), r#"{"a":"x\u007f"}"#);
     assert_eq!(
         render(Value::Uuid([
             0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, 0x11

@@ -61,7 +61,7 @@ fn value_body(out: &mut Vec<u8>, value: &Value) {
         Value::Numeric(n) => wire::bytes_always(out, f::VALUE_NUMERIC, n.as_bytes()),
         Value::Text(t) | Value::Other(t) => wire::string_always(out, f::VALUE_TEXT, t),
         Value::Bytea(b) => wire::bytes_always(out, f::VALUE_BYTES, b),
-        Value::Json(j) => wire::string_always(out, f::VALUE_JSON, j),
+        Value::Json(j) | Value::CompactJson(j) => wire::string_always(out, f::VALUE_JSON, j),
         Value::Uuid(u) => wire::bytes_always(out, f::VALUE_UUID, u),
         Value::Date(d) => wire::sint_always(out, f::VALUE_DATE, pgtime::unix_days(*d).into()),
         Value::Time(t) => wire::int_always(out, f::VALUE_TIME, *t),

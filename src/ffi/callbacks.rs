@@ -3,6 +3,7 @@
 
 use super::boundaries::{emit, flush_pending_open, flush_pending_stream_start};
 use super::datum::{server_to_utf8, CanonicalOutputSettings};
+use super::relcache::CachedRelation;
 use super::state::{self, recycle, DecodingState};
 use super::tuple::{read_tuple, DeformBuffers};
 use crate::model::{Event, EventPosition, Lsn, Message, RowChange, RowKey, Truncate};
@@ -54,18 +55,28 @@ unsafe fn open_for_change(state: &mut DecodingState, ctx: *mut Ctx, txn: *mut Tx
     }
 }
 
-/// The filters' verdict on a row change, decided before any tuple is read.
-unsafe fn change_wanted(state: &mut DecodingState, relation: pg_sys::Relation, action: ChangeType::Type) -> bool {
+/// The relation's cache entry if the filters want this row change, decided
+/// before any tuple is read. The pointer stays valid for the rest of the
+/// callback: entries are boxed, and the cache only changes in `get`.
+unsafe fn wanted_relation(
+    state: &mut DecodingState,
+    relation: pg_sys::Relation,
+    action: ChangeType::Type,
+) -> Option<*const CachedRelation> {
     let actions = state.options.actions;
     let wanted = match action {
         ChangeType::REORDER_BUFFER_CHANGE_INSERT => actions.insert,
         ChangeType::REORDER_BUFFER_CHANGE_UPDATE => actions.update,
         ChangeType::REORDER_BUFFER_CHANGE_DELETE => actions.delete,
-        _ => return false,
+        _ => return None,
     };
+    if state.skip_txn || !wanted {
+        return None;
+    }
     let text = state.text;
     // SAFETY: an open relation inside the decoding transaction.
-    !state.skip_txn && wanted && unsafe { state.relations.get(relation, text) }.passes_table_filter
+    let cached = unsafe { state.relations.get(relation, text) };
+    cached.passes_table_filter.then_some(cached as *const CachedRelation)
 }
 
 #[pgrx::pg_guard]
@@ -79,7 +90,7 @@ pub unsafe extern "C-unwind" fn change(
     unsafe {
         let state = state::of(ctx);
         let action = (*change).action;
-        if !change_wanted(state, relation, action) {
+        let Some(cached) = wanted_relation(state, relation, action) else {
             if matches!(
                 action,
                 ChangeType::REORDER_BUFFER_CHANGE_INSERT
@@ -89,20 +100,22 @@ pub unsafe extern "C-unwind" fn change(
                 state.skipped_change(ctx);
             }
             return;
-        }
+        };
         open_for_change(state, ctx, txn);
         let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
         // Typed values print the same whatever the session set; the
         // test_decoding format prints as the session does.
         let settings = (!state.profile.session_text).then(|| CanonicalOutputSettings::apply(state.utc));
-        emit_change(state, ctx, txn, relation, change);
+        // SAFETY: see `wanted_relation`; nothing below calls the cache's `get`.
+        emit_change(state, ctx, txn, &*cached, (*relation).rd_att, change);
         drop(settings);
         pg_sys::MemoryContextSwitchTo(old_context);
         state.end_of_change();
     }
 }
 
-/// Reads the change's tuples, decides its key and writes it.
+/// Reads the change's tuples (of `desc`, the descriptor `cached` was built
+/// from), decides its key and writes it.
 ///
 /// # Safety
 /// As `change`; values borrow the change memory context, which is current
@@ -111,23 +124,23 @@ unsafe fn emit_change(
     state: &mut DecodingState,
     ctx: *mut Ctx,
     txn: *mut Txn,
-    relation: pg_sys::Relation,
+    cached: &CachedRelation,
+    desc: pg_sys::TupleDesc,
     change: *mut pg_sys::ReorderBufferChange,
 ) {
     // SAFETY: forwarded caller guarantees.
     unsafe {
         let action = (*change).action;
         let (old_tuple, new_tuple) = change_tuples(change);
-        let desc = (*relation).rd_att;
         let (text, as_text) = (state.text, state.profile.session_text);
         let mut new_values = recycle(std::mem::take(&mut state.new_values));
         let mut old_values = recycle(std::mem::take(&mut state.old_values));
-        let cached = state.relations.get(relation, text);
         for (tuple, values) in [(new_tuple, &mut new_values), (old_tuple, &mut old_values)] {
             if !tuple.is_null() {
                 let buffers = DeformBuffers {
                     datums: &mut state.datums,
                     nulls: &mut state.nulls,
+                    rendered: &mut state.rendered,
                 };
                 read_tuple(cached, desc, tuple, buffers, text, as_text, values);
             }

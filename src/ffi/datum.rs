@@ -4,6 +4,7 @@
 //! value never touches the syscache.
 
 use crate::model::{ArrayValue, Value, ValueType};
+use crate::ondisk::{jsonb, numeric::Numeric, RenderedText};
 use pgrx::pg_sys::{self, Datum, Oid};
 use std::ffi::CStr;
 
@@ -89,7 +90,8 @@ pub struct TypeConversion {
     kind: Kind,
     /// -1 for varlena types: only those can be unchanged TOAST values.
     type_len: i16,
-    /// Output function of the base type, for `Kind::Other`, numeric and jsonb.
+    /// Output function of the base type, for `Kind::Other` (and numeric and
+    /// jsonb values that `ondisk` does not print itself).
     output: Box<pg_sys::FmgrInfo>,
     element: Option<(ElementStorage, Box<TypeConversion>)>,
 }
@@ -99,6 +101,10 @@ pub struct TypeConversion {
 pub struct TextEncoding {
     pub server_is_utf8: bool,
 }
+
+/// Text kept in the database encoding, not converted (the test_decoding
+/// format writes the database encoding, as test_decoding does).
+const AS_STORED: TextEncoding = TextEncoding { server_is_utf8: true };
 
 impl TypeConversion {
     /// Looks up how to convert values of `type_oid` (any type, domains included).
@@ -182,9 +188,9 @@ impl TypeConversion {
     ///
     /// # Safety
     /// `datum` must be a valid non-null value of the looked-up type; memory
-    /// the result borrows is allocated in the current memory context, which
-    /// must outlive `'a`.
-    pub unsafe fn convert<'a>(&self, datum: Datum, text: TextEncoding) -> Value<'a> {
+    /// the result borrows is allocated in the current memory context or in
+    /// `rendered`, which must outlive `'a` (stay current / not be reset).
+    pub unsafe fn convert<'a>(&self, datum: Datum, text: TextEncoding, rendered: &mut RenderedText) -> Value<'a> {
         // SAFETY: the caller guarantees `datum` is a valid value of this type.
         unsafe {
             if self.type_len == -1 && is_unchanged_toast(datum) {
@@ -198,12 +204,12 @@ impl TypeConversion {
                 Kind::Oid => Value::Int(datum.value() as u32 as i64),
                 Kind::Float4 => Value::Float4(f32::from_bits(datum.value() as u32)),
                 Kind::Float8 => Value::Float8(f64::from_bits(datum.value() as u64)),
-                Kind::Numeric => Value::Numeric(std::str::from_utf8_unchecked(self.output_text(datum, text))),
+                Kind::Numeric => Value::Numeric(self.numeric_text(datum, text, rendered)),
                 Kind::Text => Value::Text(server_to_utf8(varlena_bytes(datum), text)),
                 Kind::Name => Value::Text(server_to_utf8(CStr::from_ptr(datum.cast_mut_ptr()).to_bytes(), text)),
                 Kind::Bytea => Value::Bytea(varlena_bytes(datum)),
                 Kind::Json => Value::Json(server_to_utf8(varlena_bytes(datum), text)),
-                Kind::Jsonb => Value::Json(self.output_text(datum, text)),
+                Kind::Jsonb => self.jsonb_value(datum, text, rendered),
                 Kind::Uuid => Value::Uuid(*(datum.cast_mut_ptr::<[u8; 16]>())),
                 Kind::Date => Value::Date(datum.value() as i32),
                 Kind::Time => Value::Time(datum.value() as i64),
@@ -221,7 +227,7 @@ impl TypeConversion {
                         months: i.month,
                     }
                 }
-                Kind::Array => self.convert_array(datum, text),
+                Kind::Array => self.convert_array(datum, text, rendered),
                 Kind::Other => Value::Other(self.output_text(datum, text)),
             }
         }
@@ -229,17 +235,46 @@ impl TypeConversion {
 
     /// The value as the type's output function prints it under the
     /// session's settings (the test_decoding format), in the database
-    /// encoding; an on-disk TOAST pointer is still never detoasted.
+    /// encoding; an on-disk TOAST pointer is still never detoasted. Types
+    /// whose output no setting changes are printed here, without the
+    /// output function (one function-manager call and palloc per value).
     ///
     /// # Safety
     /// As `convert`.
-    pub unsafe fn convert_as_text<'a>(&self, datum: Datum) -> Value<'a> {
-        // SAFETY: forwarded caller guarantees.
+    pub unsafe fn convert_as_text<'a>(&self, datum: Datum, rendered: &mut RenderedText) -> Value<'a> {
+        // SAFETY: forwarded caller guarantees; printed text lives in a
+        // buffer of `rendered`, untouched until its reset.
         unsafe {
             if self.type_len == -1 && is_unchanged_toast(datum) {
                 return Value::UnchangedToast;
             }
-            Value::Other(self.output_text(datum, TextEncoding { server_is_utf8: true }))
+            let printed = |rendered: &mut RenderedText, print: &dyn Fn(&mut Vec<u8>) -> bool| {
+                let buffer = rendered.next_buffer();
+                print(buffer).then(|| std::slice::from_raw_parts(buffer.as_ptr(), buffer.len()))
+            };
+            let text: Option<&'a [u8]> = match self.kind {
+                Kind::Bool => Some(if datum.value() != 0 { b"t" } else { b"f" }),
+                Kind::Int2 | Kind::Int4 | Kind::Int8 | Kind::Oid => match self.convert(datum, AS_STORED, rendered) {
+                    Value::Int(number) | Value::BigInt(number) => printed(rendered, &|b| {
+                        b.extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
+                        true
+                    }),
+                    _ => None,
+                },
+                Kind::Text | Kind::Json => Some(varlena_bytes(datum)),
+                Kind::Name => Some(CStr::from_ptr(datum.cast_mut_ptr()).to_bytes()),
+                Kind::Numeric => Some(self.numeric_text(datum, AS_STORED, rendered).as_bytes()),
+                Kind::Jsonb => {
+                    let stored = varlena_bytes(datum);
+                    printed(rendered, &|b| jsonb::write(stored, b, jsonb::Style::JsonbOut).is_some())
+                }
+                Kind::Uuid => printed(rendered, &|b| {
+                    crate::encode::json::push_uuid(b, &*datum.cast_mut_ptr::<[u8; 16]>());
+                    true
+                }),
+                _ => None,
+            };
+            Value::Other(text.unwrap_or_else(|| self.output_text(datum, AS_STORED)))
         }
     }
 
@@ -254,7 +289,47 @@ impl TypeConversion {
         }
     }
 
-    unsafe fn convert_array<'a>(&self, datum: Datum, text: TextEncoding) -> Value<'a> {
+    /// numeric_out's text, printed from the stored digits (numeric_out
+    /// itself only for a value `ondisk` does not recognise).
+    ///
+    /// # Safety
+    /// As `convert`.
+    unsafe fn numeric_text<'a>(&self, datum: Datum, text: TextEncoding, rendered: &mut RenderedText) -> &'a str {
+        // SAFETY: a numeric varlena (caller); the printed text is ASCII and
+        // lives in a buffer of `rendered`, untouched until its reset.
+        unsafe {
+            match Numeric::parse(varlena_bytes(datum)) {
+                Some(numeric) => {
+                    let buffer = rendered.next_buffer();
+                    numeric.write_text(buffer);
+                    std::str::from_utf8_unchecked(std::slice::from_raw_parts(buffer.as_ptr(), buffer.len()))
+                }
+                None => std::str::from_utf8_unchecked(self.output_text(datum, text)),
+            }
+        }
+    }
+
+    /// The document as compact JSON, printed from jsonb's stored form in
+    /// UTF-8 databases (elsewhere, and for anything `ondisk` refuses,
+    /// jsonb_out's text, converted).
+    ///
+    /// # Safety
+    /// As `convert`.
+    unsafe fn jsonb_value<'a>(&self, datum: Datum, text: TextEncoding, rendered: &mut RenderedText) -> Value<'a> {
+        // SAFETY: a jsonb varlena (caller); the printed text lives in a
+        // buffer of `rendered`, untouched until its reset.
+        unsafe {
+            if text.server_is_utf8 {
+                let buffer = rendered.next_buffer();
+                if jsonb::write_compact(varlena_bytes(datum), buffer).is_some() {
+                    return Value::CompactJson(std::slice::from_raw_parts(buffer.as_ptr(), buffer.len()));
+                }
+            }
+            Value::Json(self.output_text(datum, text))
+        }
+    }
+
+    unsafe fn convert_array<'a>(&self, datum: Datum, text: TextEncoding, rendered: &mut RenderedText) -> Value<'a> {
         let Some((storage, element)) = &self.element else {
             // SAFETY: forwarded caller guarantee.
             return Value::Other(unsafe { self.output_text(datum, text) });
@@ -295,7 +370,13 @@ impl TypeConversion {
             let elements = values
                 .iter()
                 .zip(nulls)
-                .map(|(v, null)| if *null { Value::Null } else { element.convert(*v, text) })
+                .map(|(v, null)| {
+                    if *null {
+                        Value::Null
+                    } else {
+                        element.convert(*v, text, rendered)
+                    }
+                })
                 .collect();
             Value::Array(Box::new(ArrayValue { dims, elements }))
         }
@@ -321,9 +402,21 @@ unsafe fn is_unchanged_toast(datum: Datum) -> bool {
 /// `datum` must be a varlena that is not an on-disk TOAST pointer.
 unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
     // SAFETY: pg_detoast_datum_packed returns the value itself or a palloc'd
-    // copy in the current memory context.
+    // copy in the current memory context. Plain inline values (almost all)
+    // are read in place, as pg_detoast_datum_packed would return them,
+    // without its guarded call.
     unsafe {
-        let v = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+        let ptr = datum.cast_mut_ptr::<pg_sys::varlena>();
+        let inline = if pgrx::varatt_is_1b(ptr) {
+            !pgrx::varatt_is_1b_e(ptr)
+        } else {
+            !pgrx::varatt_is_4b_c(ptr)
+        };
+        let v = if inline {
+            ptr
+        } else {
+            pg_sys::pg_detoast_datum_packed(ptr)
+        };
         std::slice::from_raw_parts(pgrx::vardata_any(v) as *const u8, pgrx::varsize_any_exhdr(v))
     }
 }

@@ -10,6 +10,7 @@ mod relcache;
 mod settings;
 mod state;
 mod tuple;
+mod unguarded;
 
 use crate::options::{self, OptionError, SqlState};
 use pgrx::pg_sys;

@@ -8,6 +8,8 @@ mod tests {
     use crate::ffi::datum::{CanonicalOutputSettings, TextEncoding, TypeConversion};
     use crate::ffi::relcache::RelationCache;
     use crate::model::{ReplicaIdentity, Value};
+    use crate::ondisk::jsonb::{self, Style};
+    use crate::ondisk::RenderedText;
     use crate::options;
     use pgrx::pg_sys;
     use pgrx::prelude::*;
@@ -32,10 +34,12 @@ mod tests {
             let conversion = TypeConversion::lookup(type_oid, pg_sys::CurrentMemoryContext);
             // As the change callback does around every change.
             let settings = CanonicalOutputSettings::apply(pg_sys::pg_tzset(c"UTC".as_ptr()));
+            // Outlives `value`, which may borrow it.
+            let mut rendered = RenderedText::default();
             let value = if is_null {
                 Value::Null
             } else {
-                conversion.convert(datum, UTF8)
+                conversion.convert(datum, UTF8, &mut rendered)
             };
             drop(settings);
             let mut out = Vec::new();
@@ -184,5 +188,89 @@ mod tests {
             assert_eq!(entry.meta.columns[1].type_name_no_typmod, "character varying");
             pg_sys::RelationClose(relation);
         }
+    }
+
+    /// For every row of `sql` (one column, no NULLs): the value printed by
+    /// `print` from its stored form, and the type's output function's text.
+    fn stored_vs_output(sql: &str, print: fn(&[u8]) -> Option<String>) -> Vec<(Option<String>, String)> {
+        let sql = CString::new(sql).unwrap();
+        // SAFETY: plain SPI usage; the datums live in SPI memory until SPI_finish.
+        unsafe {
+            assert_eq!(pg_sys::SPI_connect(), pg_sys::SPI_OK_CONNECT as i32);
+            assert_eq!(pg_sys::SPI_execute(sql.as_ptr(), true, 0), pg_sys::SPI_OK_SELECT as i32);
+            let table = pg_sys::SPI_tuptable;
+            let rows = std::slice::from_raw_parts((*table).vals, pg_sys::SPI_processed as usize);
+            let pairs = rows
+                .iter()
+                .map(|tuple| {
+                    let mut is_null = false;
+                    let datum = pg_sys::SPI_getbinval(*tuple, (*table).tupdesc, 1, &mut is_null);
+                    let v = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+                    let stored =
+                        std::slice::from_raw_parts(pgrx::vardata_any(v) as *const u8, pgrx::varsize_any_exhdr(v));
+                    let text = std::ffi::CStr::from_ptr(pg_sys::SPI_getvalue(*tuple, (*table).tupdesc, 1));
+                    (print(stored), text.to_string_lossy().into_owned())
+                })
+                .collect();
+            pg_sys::SPI_finish();
+            pairs
+        }
+    }
+
+    #[pg_test]
+    fn numeric_from_its_stored_form_prints_as_numeric_out() {
+        let pairs = stored_vs_output(
+            "SELECT v FROM (VALUES (0::numeric), (-0.000), ('NaN'), ('Infinity'), ('-Infinity'), (1e-130),
+                 (9.99e130), (123456789012345678901234567890.123456789), (-0.00001), (10000), (100000000.0001)) t(v)
+             UNION ALL SELECT round(((g * 7919 % 1000) - 500) * 10::numeric ^ (g % 40 - 20), g % 25)
+               FROM generate_series(1, 2000) g
+             UNION ALL SELECT 10::numeric ^ (g % 300 - 150) * (g % 7 - 3) FROM generate_series(1, 600) g",
+            |stored| crate::ondisk::numeric::Numeric::parse(stored).map(|n| n.to_text()),
+        );
+        assert_eq!(pairs.len(), 2611);
+        for (ours, numeric_out) in pairs {
+            assert_eq!(ours.as_deref(), Some(numeric_out.as_str()));
+        }
+    }
+
+    const JSONB_DOCUMENTS: &str = r#"SELECT v FROM (VALUES ('{}'::jsonb), ('[]'), ('null'), ('"x"'), ('1.50'), ('-0.0'),
+                 ('{"a": {"b": [1, "é\u0001\n", true, false, null, {"c": []}]}, "": ""}'),
+                 ('"\u007f \\ \" / \u0085"'), ((repeat('[', 20) || '1' || repeat(']', 20))::jsonb)) t(v)
+             UNION ALL SELECT jsonb_agg(g * 1.5) FROM generate_series(1, 100) g
+             UNION ALL SELECT jsonb_object_agg('key' || g, repeat('x', g % 7)) FROM generate_series(1, 70) g
+             UNION ALL SELECT to_jsonb(r) FROM (SELECT g, 'text ' || g AS t, g % 2 = 0 AS b, g * 0.001 AS n,
+                 ARRAY[g, g + 1] AS a, CASE WHEN g % 3 = 0 THEN NULL ELSE 'x' END AS z
+               FROM generate_series(1, 300) g) r"#;
+
+    fn jsonb_printed(style: Style) -> Vec<(Option<String>, String)> {
+        fn print(stored: &[u8], style: Style) -> Option<String> {
+            let mut out = Vec::new();
+            jsonb::write(stored, &mut out, style).map(|_| String::from_utf8(out).unwrap())
+        }
+        let pairs = match style {
+            Style::Compact => stored_vs_output(JSONB_DOCUMENTS, |stored| print(stored, Style::Compact)),
+            Style::JsonbOut => stored_vs_output(JSONB_DOCUMENTS, |stored| print(stored, Style::JsonbOut)),
+        };
+        assert_eq!(pairs.len(), 311);
+        pairs
+    }
+
+    #[pg_test]
+    fn jsonb_from_its_stored_form_prints_as_jsonb_out() {
+        for (ours, jsonb_out) in jsonb_printed(Style::JsonbOut) {
+            assert_eq!(ours.as_deref(), Some(jsonb_out.as_str()));
+        }
+    }
+
+    #[pg_test]
+    fn jsonb_from_its_stored_form_prints_as_compacted_jsonb_out() {
+        for (ours, jsonb_out) in jsonb_printed(Style::Compact) {
+            let mut compacted = Vec::new();
+            crate::encode::json_text::push_embedded_json(&mut compacted, jsonb_out.as_bytes());
+            assert_eq!(ours.as_deref(), Some(std::str::from_utf8(&compacted).unwrap()));
+        }
+        // Deeper than ondisk prints: jsonb_out's text, still compacted.
+        let deep = format!("'{}1{}'::jsonb", "[".repeat(100), "]".repeat(100));
+        assert_eq!(render(&deep), format!("{}1{}", "[".repeat(100), "]".repeat(100)));
     }
 }

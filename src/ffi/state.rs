@@ -6,6 +6,7 @@ use super::datum::TextEncoding;
 use super::relcache::RelationCache;
 use crate::encode::{self, Encoder, Profile};
 use crate::model::{TxnEvent, Value};
+use crate::ondisk::RenderedText;
 use crate::options::{Format, Framing, Options};
 use pgrx::pg_sys;
 use std::collections::{HashMap, HashSet};
@@ -25,6 +26,9 @@ pub struct DecodingState {
     pub old_values: Vec<Value<'static>>,
     pub datums: Vec<pg_sys::Datum>,
     pub nulls: Vec<bool>,
+    /// Values printed from their stored form (numeric, jsonb); reset with
+    /// the change memory.
+    pub rendered: RenderedText,
     /// With skip-empty-xacts: the begin (or begin_prepare) held back until
     /// the transaction's first event.
     pub pending_open: Option<TxnEvent>,
@@ -106,6 +110,7 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
             old_values: Vec::new(),
             datums: Vec::new(),
             nulls: Vec::new(),
+            rendered: RenderedText::default(),
             pending_open: None,
             skip_txn: false,
             in_stream: false,
@@ -208,13 +213,8 @@ impl Batch {
 /// # Safety
 /// `ctx` must be the decoding context of a running callback.
 pub unsafe fn write_message(ctx: *mut pg_sys::LogicalDecodingContext, out: &mut Vec<u8>) {
-    // SAFETY: the PrepareWrite/append/Write sequence every output plugin
-    // uses; ctx->out is the StringInfo PrepareWrite set up.
-    unsafe {
-        pg_sys::OutputPluginPrepareWrite(ctx, true);
-        pg_sys::appendBinaryStringInfo((*ctx).out, out.as_ptr().cast(), out.len() as i32);
-        pg_sys::OutputPluginWrite(ctx, true);
-    }
+    // SAFETY: forwarded caller guarantee.
+    unsafe { super::unguarded::write_message(ctx, out) };
     out.clear();
 }
 
@@ -232,6 +232,7 @@ impl DecodingState {
     pub fn end_of_change(&mut self) {
         // SAFETY: nothing borrowed from this context survives the change.
         unsafe { pg_sys::MemoryContextReset(self.change_memory) };
+        self.rendered.reset();
     }
 
     /// Counts a change that a filter dropped; reports progress every
