@@ -9,10 +9,11 @@ use super::avro_schema::{self, ColumnPlan, RelationSchema, WriterSchema};
 use super::json::{push_uuid, JsonEncoder};
 use super::pbwire::{insert_varint, varint, zigzag};
 use super::{valid_utf8, Described};
+use crate::idmap::IdMap;
 use crate::model::{EventPosition, RelationMeta, ReplicaIdentity, RowChange, RowKey, Value, ValueType};
 use crate::options::Options;
 use crate::pgtime;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// 0001-01-01 and 9999-12-31 in days since 1970: the dates Avro libraries
 /// convert (Python's datetime, Java's LocalDate print them all).
@@ -56,7 +57,7 @@ pub struct AvroEncoder {
     pub(super) options: Options,
     pub(super) schema_events: SchemaEvents,
     pub(super) fixed: Fingerprints,
-    pub(super) relations: HashMap<u32, Announced>,
+    pub(super) relations: IdMap<u32, Announced>,
     /// `SchemaEvents::Once`: fingerprints already sent.
     pub(super) announced_fingerprints: HashSet<[u8; 8]>,
     pub(super) current: CurrentTxn,
@@ -166,7 +167,7 @@ impl AvroEncoder {
                 message: fingerprint(avro_schema::MESSAGE),
                 schema_event: fingerprint(avro_schema::SCHEMA_EVENT),
             },
-            relations: HashMap::new(),
+            relations: IdMap::default(),
             announced_fingerprints: HashSet::new(),
             current: CurrentTxn::default(),
             json: JsonEncoder::new(options),

@@ -10,7 +10,7 @@ use crate::options::Options;
 use crate::pgtime;
 
 /// Relation OID -> (relation version, each column's escaped key).
-type ColumnKeys = std::collections::HashMap<u32, (u64, Vec<Box<[u8]>>)>;
+type ColumnKeys = crate::idmap::IdMap<u32, (u64, Vec<Box<[u8]>>)>;
 
 pub struct JsonEncoder {
     options: Options,
@@ -308,7 +308,7 @@ impl JsonEncoder {
         }
         let columns = rel.columns.iter().zip(values).zip(keys.1.iter());
         for ((_, value), key) in columns.filter(|((c, _), _)| pick(c)) {
-            if *value == Value::UnchangedToast {
+            if matches!(value, Value::UnchangedToast) {
                 any_unchanged = true;
                 if self.options.unchanged_toast_placeholder.is_none() {
                     continue;

@@ -3,13 +3,13 @@
 
 use super::pbwire::{self as wire, fields as f};
 use super::{ends_streamed_transaction, frame, Described, Encoder, Profile};
+use crate::idmap::IdMap;
 use crate::model::{
     ArrayValue, ColumnMeta, Event, EventPosition, Lsn, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey,
     StreamEvent, Truncate, TxnEvent, TxnInfo, Value,
 };
 use crate::options::{Framing, Options};
 use crate::pgtime;
-use std::collections::HashMap;
 
 /// A relation's description in this session, for the relation version it
 /// describes.
@@ -21,7 +21,7 @@ struct RelationDescribed {
 
 pub struct ProtobufEncoder {
     options: Options,
-    described: HashMap<u32, RelationDescribed>,
+    described: IdMap<u32, RelationDescribed>,
 }
 
 fn identity_number(identity: ReplicaIdentity) -> u64 {
@@ -92,7 +92,7 @@ impl ProtobufEncoder {
     pub fn new(options: &Options) -> Self {
         ProtobufEncoder {
             options: options.clone(),
-            described: HashMap::new(),
+            described: IdMap::default(),
         }
     }
 

@@ -52,11 +52,14 @@ fn push_literal(out: &mut Vec<u8>, type_oid: u32, text: &[u8]) {
         out.extend_from_slice(if text == b"t" { b"true" } else { b"false" });
     } else {
         out.push(b'\'');
-        for &b in text {
-            if b == b'\'' {
-                out.push(b);
-            }
-            out.push(b);
+        // Runs between quotes in one copy each (most values have no quote).
+        let mut runs = text.split(|b| *b == b'\'');
+        if let Some(first) = runs.next() {
+            out.extend_from_slice(first);
+        }
+        for run in runs {
+            out.extend_from_slice(b"''");
+            out.extend_from_slice(run);
         }
         out.push(b'\'');
     }
@@ -271,6 +274,8 @@ mod tests {
         assert_eq!(text(|o| push_literal(o, 16, b"t")), "true");
         assert_eq!(text(|o| push_literal(o, 16, b"f")), "false");
         assert_eq!(text(|o| push_literal(o, 25, b"it's \\n")), "'it''s \\n'");
+        assert_eq!(text(|o| push_literal(o, 25, b"'x''")), "'''x'''''");
+        assert_eq!(text(|o| push_literal(o, 25, b"")), "''");
     }
 
     #[test]

@@ -8,10 +8,10 @@
 
 use super::datum::{server_to_utf8, TextEncoding, TypeConversion};
 use crate::filters::TableFilter;
+use crate::idmap::IdMap;
 use crate::model::{ColumnMeta, RelationMeta, ReplicaIdentity};
 use pgrx::pg_sys::{self, Oid};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::ffi::CStr;
 
 /// A cached relation: what encoders see, plus how to read its tuples.
@@ -58,28 +58,7 @@ unsafe extern "C-unwind" fn relcache_invalidated(_arg: pg_sys::Datum, relid: Oid
     });
 }
 
-/// Relation OIDs are already well spread: hash them with one multiply
-/// instead of SipHash (the lookup runs for every change).
-#[derive(Default)]
-struct OidHasher(u64);
-
-impl std::hash::Hasher for OidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8 | *b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u32(&mut self, value: u32) {
-        self.0 = (value as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type OidMap<V> = HashMap<Oid, V, std::hash::BuildHasherDefault<OidHasher>>;
+type OidMap<V> = IdMap<Oid, V>;
 
 pub struct RelationCache {
     entries: OidMap<Box<CachedRelation>>,

@@ -170,3 +170,21 @@ fn malformed_or_too_deep_is_refused() {
     out.clear();
     assert!(write_compact(&jsonb(&shallow), &mut out).is_some());
 }
+
+#[test]
+fn jsonb_out_style_spaces_separators_and_escapes_only_c0() {
+    use super::jsonb::{write, Style};
+    let doc = Doc::Obj(vec![
+        (
+            "a",
+            Doc::Arr(vec![Doc::Num(vec![1], 0, 0), Doc::Str("x\u{7f}\u{85}\t\u{1}\"\\")]),
+        ),
+        ("b", Doc::Obj(vec![])),
+    ]);
+    let mut out = Vec::new();
+    write(&jsonb(&doc), &mut out, Style::JsonbOut).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "{\"a\": [1, \"x\u{7f}\u{85}\\t\\u0001\\\"\\\\\"], \"b\": {}}"
+    );
+}
