@@ -24,6 +24,10 @@ impl std::hash::Hasher for IdHasher {
         }
     }
 
+    fn write_u16(&mut self, value: u16) {
+        self.write_u32(value.into());
+    }
+
     fn write_u32(&mut self, value: u32) {
         self.0 = (value as u64).wrapping_mul(SPREAD);
     }

@@ -66,15 +66,57 @@ fn push_escaped_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(&bytes[start..]);
 }
 
+/// For each byte of an ASCII run: 0 = copy as is, 1 = escape it, 2 = not
+/// ASCII (the rest of the string goes through UTF-8 validation).
+static ASCII_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = if b < 0x20 || b == b'"' as usize || b == b'\\' as usize || b == 0x7f {
+            1
+        } else if b >= 0x80 {
+            2
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
 /// Writes bytes as a quoted JSON string. Invalid UTF-8 (possible only in a
 /// SQL_ASCII database) becomes U+FFFD, so the output is always valid UTF-8.
+/// ASCII (most data) is escaped and copied in one pass; validation starts
+/// at the first non-ASCII byte.
 pub fn push_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
+    let mut start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        match ASCII_CLASS[byte as usize] {
+            0 => {}
+            1 => {
+                out.extend_from_slice(&bytes[start..i]);
+                push_escape(out, byte as u32);
+                start = i + 1;
+            }
+            _ => {
+                out.extend_from_slice(&bytes[start..i]);
+                push_utf8(out, &bytes[i..]);
+                out.push(b'"');
+                return;
+            }
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// A string body that may hold any UTF-8 (or, in SQL_ASCII, invalid bytes).
+fn push_utf8(out: &mut Vec<u8>, bytes: &[u8]) {
     match std::str::from_utf8(bytes) {
         Ok(text) => push_escaped_str(out, text),
         Err(_) => push_lossy(out, bytes),
     }
-    out.push(b'"');
 }
 
 fn push_lossy(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -110,10 +152,7 @@ fn copy_json_string(out: &mut Vec<u8>, json: &[u8], start: usize) -> usize {
     let mut i = start + 1;
     let mut raw_start = i;
     out.push(b'"');
-    let flush = |out: &mut Vec<u8>, raw: &[u8]| match std::str::from_utf8(raw) {
-        Ok(text) => push_escaped_str(out, text),
-        Err(_) => push_lossy(out, raw),
-    };
+    let flush = push_utf8;
     while i < json.len() {
         match json[i] {
             b'\\' => {

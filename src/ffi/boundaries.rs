@@ -44,6 +44,11 @@ unsafe fn passes_origin_filter(state: &mut DecodingState, txn: *mut Txn) -> bool
     }
 }
 
+/// Whether transaction events carry the commit time as the session prints it.
+fn session_commit_time(state: &DecodingState) -> bool {
+    state.profile.session_text && state.options.include_timestamp
+}
+
 /// Transaction facts; the origin name is looked up only when asked for.
 ///
 /// # Safety
@@ -63,7 +68,8 @@ unsafe fn txn_info<'a>(state: &DecodingState, txn: *mut Txn, lsn: pg_sys::XLogRe
         let gid = (*txn).gid;
         // commit_time and prepare_time share this union's storage.
         let commit_time = (*txn).xact_time.commit_time;
-        let commit_time_text = state.profile.session_text.then(|| {
+        // Only the test_decoding format prints it, and only with include-timestamp.
+        let commit_time_text = session_commit_time(state).then(|| {
             // timestamptz_to_str returns a static buffer: copy it now.
             CStr::from_ptr(pg_sys::pstrdup(pg_sys::timestamptz_to_str(commit_time))).to_bytes()
         });
@@ -103,7 +109,7 @@ unsafe fn emit_transaction(
         // Most transactions allocate nothing here (no origin name, GID or
         // session-formatted time): skip the context switch and reset, four
         // calls into PostgreSQL per event (W3 is all begins and commits).
-        let allocates = state.profile.session_text
+        let allocates = session_commit_time(state)
             || !(*txn).gid.is_null()
             || (state.options.include_origin && (*txn).origin_id != 0);
         let old_context = allocates.then(|| pg_sys::MemoryContextSwitchTo(state.change_memory));

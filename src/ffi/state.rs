@@ -5,11 +5,12 @@
 use super::datum::TextEncoding;
 use super::relcache::RelationCache;
 use crate::encode::{self, Encoder, Profile};
+use crate::idmap::IdMap;
 use crate::model::{TxnEvent, Value};
 use crate::ondisk::RenderedText;
 use crate::options::{Format, Framing, Options};
 use pgrx::pg_sys;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 pub struct DecodingState {
     pub options: Options,
@@ -37,7 +38,7 @@ pub struct DecodingState {
     /// Between stream_start and stream_stop.
     pub in_stream: bool,
     /// Replication origin id -> whether its changes pass the origin filter.
-    pub origin_passes: HashMap<u16, bool>,
+    pub origin_passes: IdMap<u16, bool>,
     /// Changes filtered out since the last progress report.
     pub skipped_changes: u32,
     /// With skip-empty-xacts: a stream block's start held back until its
@@ -114,7 +115,7 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
             pending_open: None,
             skip_txn: false,
             in_stream: false,
-            origin_passes: HashMap::new(),
+            origin_passes: IdMap::default(),
             skipped_changes: 0,
             pending_stream_start: None,
             stream_wrote: HashSet::new(),
