@@ -52,7 +52,13 @@ fn push_literal(out: &mut Vec<u8>, type_oid: u32, text: &[u8]) {
         out.extend_from_slice(if text == b"t" { b"true" } else { b"false" });
     } else {
         out.push(b'\'');
-        // Runs between quotes in one copy each (most values have no quote).
+        if !text.contains(&b'\'') {
+            // Most values: one copy (`contains` on bytes is memchr).
+            out.extend_from_slice(text);
+            out.push(b'\'');
+            return;
+        }
+        // Runs between quotes in one copy each.
         let mut runs = text.split(|b| *b == b'\'');
         if let Some(first) = runs.next() {
             out.extend_from_slice(first);
