@@ -1,9 +1,10 @@
 //! wal2any: a PostgreSQL logical decoding output plugin that turns decoded
 //! WAL into JSON, Protobuf, Avro or test_decoding's text.
 //!
-//! Layout: `options`, `filters`, `model`, `pgtime`, `ondisk`, `idmap` and `encode` are plain Rust with no
+//! Layout: `options`, `filters`, `model`, `pgtime`, `datestyle`, `ondisk`, `idmap` and `encode` are plain Rust with no
 //! pgrx imports; `ffi` holds every PostgreSQL pointer access.
 
+pub mod datestyle;
 pub mod encode;
 pub mod filters;
 pub mod idmap;

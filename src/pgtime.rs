@@ -41,7 +41,7 @@ pub fn unix_days(pg_days: i32) -> i32 {
 
 /// PostgreSQL's `j2date`: Julian day number to (year, month, day); year 0
 /// is 1 BC, as in ISO 8601's astronomical numbering.
-fn julian_to_date(jd: i64) -> (i64, u32, u32) {
+pub(crate) fn julian_to_date(jd: i64) -> (i64, u32, u32) {
     let mut julian = jd + 32044;
     let mut quad = julian / 146_097;
     let extra = (julian - quad * 146_097) * 4 + 3;
@@ -91,7 +91,7 @@ fn put_digits(slot: &mut [u8], value: u64) {
 }
 
 /// `value` in decimal, zero-padded to at least `width` digits.
-fn push_padded(out: &mut Vec<u8>, value: u64, width: usize) {
+pub(crate) fn push_padded(out: &mut Vec<u8>, value: u64, width: usize) {
     let mut buf = itoa::Buffer::new();
     let digits = buf.format(value);
     out.extend(std::iter::repeat_n(b'0', width.saturating_sub(digits.len())));

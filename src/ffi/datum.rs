@@ -3,6 +3,7 @@
 //! `TypeConversion::lookup` and kept in the relation cache, so converting a
 //! value never touches the syscache.
 
+use crate::datestyle::{self, DateTimeParts};
 use crate::model::{ArrayValue, Value, ValueType};
 use crate::ondisk::{jsonb, numeric::Numeric, RenderedText};
 use pgrx::pg_sys::{self, Datum, Oid};
@@ -272,10 +273,65 @@ impl TypeConversion {
                     crate::encode::json::push_uuid(b, &*datum.cast_mut_ptr::<[u8; 16]>());
                     true
                 }),
+                Kind::Date | Kind::Timestamp | Kind::TimestampTz
+                    if pg_sys::DateStyle == pg_sys::USE_ISO_DATES as i32 =>
+                {
+                    printed(rendered, &|b| self.iso_datestyle_text(datum, b))
+                }
                 _ => None,
             };
             Value::Other(text.unwrap_or_else(|| self.output_text(datum, AS_STORED)))
         }
+    }
+
+    /// date, timestamp or timestamptz as its output function prints it with
+    /// DateStyle ISO (the caller checks the setting); false if the value is
+    /// out of range (the output function then reports it).
+    ///
+    /// # Safety
+    /// `datum` must be a value of this (date/time) kind.
+    unsafe fn iso_datestyle_text(&self, datum: Datum, out: &mut Vec<u8>) -> bool {
+        let micros = datum.value() as i64;
+        match self.kind {
+            Kind::Date => datestyle::push_date(out, datum.value() as i32),
+            _ if datestyle::push_infinite_timestamp(out, micros) => {}
+            Kind::Timestamp => match DateTimeParts::from_timestamp(micros) {
+                Some(parts) => datestyle::push_timestamp(out, &parts, None),
+                None => return false,
+            },
+            Kind::TimestampTz => {
+                // The session time zone's arithmetic is PostgreSQL's, as in timestamptz_out.
+                let mut tm = pg_sys::pg_tm::default();
+                let (mut fraction, mut zone_west) = (0, 0);
+                let mut zone_name: *const std::ffi::c_char = std::ptr::null();
+                // SAFETY: timestamp2tm fills the out-parameters; NULL is the session zone.
+                let failed = unsafe {
+                    pg_sys::timestamp2tm(
+                        micros,
+                        &mut zone_west,
+                        &mut tm,
+                        &mut fraction,
+                        &mut zone_name,
+                        std::ptr::null_mut(),
+                    )
+                } != 0;
+                if failed {
+                    return false;
+                }
+                let parts = DateTimeParts {
+                    year: tm.tm_year.into(),
+                    month: tm.tm_mon as u32,
+                    day: tm.tm_mday as u32,
+                    hour: tm.tm_hour as u32,
+                    minute: tm.tm_min as u32,
+                    second: tm.tm_sec as u32,
+                    micros: fraction as u32,
+                };
+                datestyle::push_timestamp(out, &parts, Some(zone_west));
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// The type's text output, in UTF-8.

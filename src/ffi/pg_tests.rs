@@ -273,4 +273,57 @@ mod tests {
         let deep = format!("'{}1{}'::jsonb", "[".repeat(100), "]".repeat(100));
         assert_eq!(render(&deep), format!("{}1{}", "[".repeat(100), "]".repeat(100)));
     }
+
+    /// For every row of `sql` (one column, no NULLs): the test_decoding
+    /// format's text (`convert_as_text`) and the output function's.
+    fn as_text_vs_output(sql: &str) -> Vec<(String, String)> {
+        let sql = CString::new(sql).unwrap();
+        // SAFETY: plain SPI usage; the datums live in SPI memory until SPI_finish.
+        unsafe {
+            assert_eq!(pg_sys::SPI_connect(), pg_sys::SPI_OK_CONNECT as i32);
+            assert_eq!(pg_sys::SPI_execute(sql.as_ptr(), true, 0), pg_sys::SPI_OK_SELECT as i32);
+            let table = pg_sys::SPI_tuptable;
+            let conversion = TypeConversion::lookup(pg_sys::SPI_gettypeid((*table).tupdesc, 1), pg_sys::CurrentMemoryContext);
+            let rows = std::slice::from_raw_parts((*table).vals, pg_sys::SPI_processed as usize);
+            let mut rendered = RenderedText::default();
+            let pairs = rows
+                .iter()
+                .map(|tuple| {
+                    let mut is_null = false;
+                    let datum = pg_sys::SPI_getbinval(*tuple, (*table).tupdesc, 1, &mut is_null);
+                    let Value::Other(ours) = conversion.convert_as_text(datum, &mut rendered) else {
+                        panic!("text expected")
+                    };
+                    let theirs = std::ffi::CStr::from_ptr(pg_sys::SPI_getvalue(*tuple, (*table).tupdesc, 1));
+                    (String::from_utf8_lossy(ours).into_owned(), theirs.to_string_lossy().into_owned())
+                })
+                .collect();
+            pg_sys::SPI_finish();
+            pairs
+        }
+    }
+
+    #[pg_test]
+    fn test_decoding_dates_print_as_the_output_functions_in_any_time_zone() {
+        let values = "SELECT v FROM (VALUES ('2026-11-21 14:52:46.341455+00'::timestamptz), ('1900-01-01 00:00+00'),
+               ('0044-03-15 12:00:00.5+00 BC'), ('infinity'), ('-infinity'), ('10000-01-01 00:00:00.000001+00'),
+               ('1970-01-01 00:00:00.12+00'), ('2026-03-29 01:59:59.999999+00')) t(v)
+             UNION ALL SELECT '2000-01-01'::timestamptz + g * interval '7 days 1 hour 1.010101 seconds'
+               FROM generate_series(-3000, 3000) g";
+        for zone in ["UTC", "Asia/Kathmandu", "America/St_Johns", "Europe/Amsterdam", "Pacific/Chatham"] {
+            Spi::run(&format!("SET DateStyle = 'ISO, DMY'; SET TimeZone = '{zone}'")).unwrap();
+            for cast in ["v", "v::timestamp", "v::date"] {
+                let pairs = as_text_vs_output(&format!("SELECT {cast} FROM ({values}) s"));
+                assert_eq!(pairs.len(), 6009);
+                for (ours, output_function) in pairs {
+                    assert_eq!(ours, output_function, "{zone} {cast}");
+                }
+            }
+        }
+        // Another DateStyle: the output function prints (SQL style here).
+        Spi::run("SET DateStyle = 'SQL, DMY'; SET TimeZone = 'UTC'").unwrap();
+        let pairs = as_text_vs_output("SELECT '2026-11-21 14:52:46+00'::timestamptz");
+        assert_eq!(pairs[0].0, pairs[0].1);
+        assert!(pairs[0].0.starts_with("21/11/2026"), "{}", pairs[0].0);
+    }
 }
