@@ -283,7 +283,8 @@ mod tests {
             assert_eq!(pg_sys::SPI_connect(), pg_sys::SPI_OK_CONNECT as i32);
             assert_eq!(pg_sys::SPI_execute(sql.as_ptr(), true, 0), pg_sys::SPI_OK_SELECT as i32);
             let table = pg_sys::SPI_tuptable;
-            let conversion = TypeConversion::lookup(pg_sys::SPI_gettypeid((*table).tupdesc, 1), pg_sys::CurrentMemoryContext);
+            let conversion =
+                TypeConversion::lookup(pg_sys::SPI_gettypeid((*table).tupdesc, 1), pg_sys::CurrentMemoryContext);
             let rows = std::slice::from_raw_parts((*table).vals, pg_sys::SPI_processed as usize);
             let mut rendered = RenderedText::default();
             let pairs = rows
@@ -295,7 +296,10 @@ mod tests {
                         panic!("text expected")
                     };
                     let theirs = std::ffi::CStr::from_ptr(pg_sys::SPI_getvalue(*tuple, (*table).tupdesc, 1));
-                    (String::from_utf8_lossy(ours).into_owned(), theirs.to_string_lossy().into_owned())
+                    (
+                        String::from_utf8_lossy(ours).into_owned(),
+                        theirs.to_string_lossy().into_owned(),
+                    )
                 })
                 .collect();
             pg_sys::SPI_finish();
@@ -310,7 +314,13 @@ mod tests {
                ('1970-01-01 00:00:00.12+00'), ('2026-03-29 01:59:59.999999+00')) t(v)
              UNION ALL SELECT '2000-01-01'::timestamptz + g * interval '7 days 1 hour 1.010101 seconds'
                FROM generate_series(-3000, 3000) g";
-        for zone in ["UTC", "Asia/Kathmandu", "America/St_Johns", "Europe/Amsterdam", "Pacific/Chatham"] {
+        for zone in [
+            "UTC",
+            "Asia/Kathmandu",
+            "America/St_Johns",
+            "Europe/Amsterdam",
+            "Pacific/Chatham",
+        ] {
             Spi::run(&format!("SET DateStyle = 'ISO, DMY'; SET TimeZone = '{zone}'")).unwrap();
             for cast in ["v", "v::timestamp", "v::date"] {
                 let pairs = as_text_vs_output(&format!("SELECT {cast} FROM ({values}) s"));
