@@ -7,46 +7,7 @@
 //! the test_decoding format's W2 time); the time-zone arithmetic stays
 //! PostgreSQL's (the caller gets the broken-down time from timestamp2tm).
 
-use crate::pgtime::{julian_to_date, push_padded, DATE_NOBEGIN, DATE_NOEND, TIMESTAMP_NOBEGIN, TIMESTAMP_NOEND};
-
-const POSTGRES_EPOCH_JDATE: i64 = 2_451_545;
-const USECS_PER_SEC: i64 = 1_000_000;
-const USECS_PER_DAY: i64 = 86_400 * USECS_PER_SEC;
-
-/// A broken-down date and time (PostgreSQL's `pg_tm` and `fsec`); `year` is
-/// astronomical (0 is 1 BC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateTimeParts {
-    pub year: i64,
-    pub month: u32,
-    pub day: u32,
-    pub hour: u32,
-    pub minute: u32,
-    pub second: u32,
-    pub micros: u32,
-}
-
-impl DateTimeParts {
-    /// A timestamp without time zone (microseconds since 2000-01-01), or
-    /// None for the infinities.
-    pub fn from_timestamp(micros: i64) -> Option<DateTimeParts> {
-        if micros == TIMESTAMP_NOBEGIN || micros == TIMESTAMP_NOEND {
-            return None;
-        }
-        let (year, month, day) = julian_to_date(micros.div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE);
-        let time = micros.rem_euclid(USECS_PER_DAY);
-        let seconds = time / USECS_PER_SEC;
-        Some(DateTimeParts {
-            year,
-            month,
-            day,
-            hour: (seconds / 3600) as u32,
-            minute: (seconds / 60 % 60) as u32,
-            second: (seconds % 60) as u32,
-            micros: (time % USECS_PER_SEC) as u32,
-        })
-    }
-}
+use crate::pgtime::{julian_to_date, push_padded, DateTimeParts, DATE_NOBEGIN, DATE_NOEND, POSTGRES_EPOCH_JDATE};
 
 /// `YYYY-MM-DD` of EncodeDateOnly/EncodeDateTime: the year as 1 - year for
 /// years BC (the caller appends ` BC`), at least four digits.
@@ -108,16 +69,6 @@ pub fn push_timestamp(out: &mut Vec<u8>, parts: &DateTimeParts, zone_west: Optio
     push_bc(out, parts.year);
 }
 
-/// An infinite timestamp's text, as EncodeSpecialTimestamp writes it.
-pub fn push_infinite_timestamp(out: &mut Vec<u8>, micros: i64) -> bool {
-    match micros {
-        TIMESTAMP_NOBEGIN => out.extend_from_slice(b"-infinity"),
-        TIMESTAMP_NOEND => out.extend_from_slice(b"infinity"),
-        _ => return false,
-    }
-    true
-}
-
 /// date_out with DateStyle ISO (days since 2000-01-01).
 pub fn push_date(out: &mut Vec<u8>, days: i32) {
     match days {
@@ -134,6 +85,7 @@ pub fn push_date(out: &mut Vec<u8>, days: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pgtime::{push_infinite_timestamp, TIMESTAMP_NOBEGIN, USECS_PER_DAY};
 
     fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut out = Vec::new();

@@ -4,11 +4,11 @@
 //! PostgreSQL stores dates as days and timestamps as microseconds since
 //! 2000-01-01; the calendar arithmetic below is PostgreSQL's own `j2date`.
 
-const POSTGRES_EPOCH_JDATE: i64 = 2_451_545;
+pub(crate) const POSTGRES_EPOCH_JDATE: i64 = 2_451_545;
 const USECS_PER_SEC: i64 = 1_000_000;
 const USECS_PER_MINUTE: i64 = 60 * USECS_PER_SEC;
 const USECS_PER_HOUR: i64 = 60 * USECS_PER_MINUTE;
-const USECS_PER_DAY: i64 = 24 * USECS_PER_HOUR;
+pub(crate) const USECS_PER_DAY: i64 = 24 * USECS_PER_HOUR;
 
 /// Infinite timestamps and dates, as PostgreSQL marks them.
 pub const TIMESTAMP_NOBEGIN: i64 = i64::MIN;
@@ -98,23 +98,69 @@ pub(crate) fn push_padded(out: &mut Vec<u8>, value: u64, width: usize) {
     out.extend_from_slice(digits.as_bytes());
 }
 
-/// `HH:MM:SS.ffffff` into a 15-byte slot, for microseconds since midnight
+/// (hour, minute, second, microsecond) of microseconds since midnight
 /// (0 ..= 24:00:00).
-fn put_time_of_day(slot: &mut [u8], micros: i64) {
-    let micros = micros.max(0) as u64;
-    put_digits(&mut slot[0..2], micros / USECS_PER_HOUR as u64);
+fn time_of_day(micros: i64) -> (u32, u32, u32, u32) {
+    let micros = micros.max(0);
+    (
+        (micros / USECS_PER_HOUR) as u32,
+        (micros / USECS_PER_MINUTE % 60) as u32,
+        (micros / USECS_PER_SEC % 60) as u32,
+        (micros % USECS_PER_SEC) as u32,
+    )
+}
+
+/// `HH:MM:SS.ffffff` into a 15-byte slot.
+fn put_clock(slot: &mut [u8], (hour, minute, second, micros): (u32, u32, u32, u32)) {
+    put_digits(&mut slot[0..2], hour.into());
     slot[2] = b':';
-    put_digits(&mut slot[3..5], micros / USECS_PER_MINUTE as u64 % 60);
+    put_digits(&mut slot[3..5], minute.into());
     slot[5] = b':';
-    put_digits(&mut slot[6..8], micros / USECS_PER_SEC as u64 % 60);
+    put_digits(&mut slot[6..8], second.into());
     slot[8] = b'.';
-    put_digits(&mut slot[9..15], micros % USECS_PER_SEC as u64);
+    put_digits(&mut slot[9..15], micros.into());
+}
+
+/// A timestamp broken down as PostgreSQL's timestamp2tm does (without a
+/// time zone); `year` is astronomical (0 is 1 BC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateTimeParts {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub micros: u32,
+}
+
+impl DateTimeParts {
+    /// Microseconds since 2000-01-01, or None for the infinities.
+    pub fn from_timestamp(micros: i64) -> Option<DateTimeParts> {
+        if micros == TIMESTAMP_NOBEGIN || micros == TIMESTAMP_NOEND {
+            return None;
+        }
+        let (year, month, day) = julian_to_date(micros.div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE);
+        let (hour, minute, second, micros) = time_of_day(micros.rem_euclid(USECS_PER_DAY));
+        Some(DateTimeParts {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            micros,
+        })
+    }
+
+    fn clock(&self) -> (u32, u32, u32, u32) {
+        (self.hour, self.minute, self.second, self.micros)
+    }
 }
 
 /// `YYYY-MM-DD` (years outside 0..=9999 with a sign and as many digits as
 /// they need).
-fn push_date_parts(out: &mut Vec<u8>, jd: i64) {
-    let (year, month, day) = julian_to_date(jd);
+fn push_date_parts(out: &mut Vec<u8>, (year, month, day): (i64, u32, u32)) {
     let mut text = *b"0000-00-00";
     let first = if (0..=9999).contains(&year) {
         put_digits(&mut text[0..4], year as u64);
@@ -132,7 +178,7 @@ fn push_date_parts(out: &mut Vec<u8>, jd: i64) {
 /// `HH:MM:SS.ffffff` for microseconds since midnight (0 ..= 24:00:00).
 fn push_time_of_day(out: &mut Vec<u8>, micros: i64) {
     let mut text = [0u8; 15];
-    put_time_of_day(&mut text, micros);
+    put_clock(&mut text, time_of_day(micros));
     out.extend_from_slice(&text);
 }
 
@@ -141,33 +187,42 @@ pub fn push_date(out: &mut Vec<u8>, days: i32) {
     match days {
         DATE_NOBEGIN => out.extend_from_slice(b"-infinity"),
         DATE_NOEND => out.extend_from_slice(b"infinity"),
-        _ => push_date_parts(out, days as i64 + POSTGRES_EPOCH_JDATE),
+        _ => push_date_parts(out, julian_to_date(days as i64 + POSTGRES_EPOCH_JDATE)),
     }
+}
+
+/// An infinite timestamp's text (`infinity`, `-infinity`); false, and
+/// nothing written, for a finite one.
+pub fn push_infinite_timestamp(out: &mut Vec<u8>, micros: i64) -> bool {
+    match micros {
+        TIMESTAMP_NOBEGIN => out.extend_from_slice(b"-infinity"),
+        TIMESTAMP_NOEND => out.extend_from_slice(b"infinity"),
+        _ => return false,
+    }
+    true
 }
 
 /// Writes a timestamp as `YYYY-MM-DDTHH:MM:SS.ffffff`, plus `Z` when `utc`.
 pub fn push_timestamp(out: &mut Vec<u8>, micros: i64, utc: bool) {
-    match micros {
-        TIMESTAMP_NOBEGIN => out.extend_from_slice(b"-infinity"),
-        TIMESTAMP_NOEND => out.extend_from_slice(b"infinity"),
-        _ => {
-            let jd = micros.div_euclid(USECS_PER_DAY) + POSTGRES_EPOCH_JDATE;
-            let time = micros.rem_euclid(USECS_PER_DAY);
-            let (year, month, day) = julian_to_date(jd);
+    match DateTimeParts::from_timestamp(micros) {
+        None => {
+            push_infinite_timestamp(out, micros);
+        }
+        Some(parts) => {
             let length = if utc { 27 } else { 26 };
-            if !(0..=9999).contains(&year) {
-                push_date_parts(out, jd);
-                out.push(b'T');
-                push_time_of_day(out, time);
-                out.extend_from_slice(&b"Z"[..length - 26]);
+            if !(0..=9999).contains(&parts.year) {
+                push_date_parts(out, (parts.year, parts.month, parts.day));
+                let mut text = *b"T00:00:00.000000Z";
+                put_clock(&mut text[1..16], parts.clock());
+                out.extend_from_slice(&text[..length - 10]);
                 return;
             }
             // The common case in one append (timestamps were 5% of W1).
             let mut text = *b"0000-00-00T00:00:00.000000Z";
-            put_digits(&mut text[0..4], year as u64);
-            put_digits(&mut text[5..7], month.into());
-            put_digits(&mut text[8..10], day.into());
-            put_time_of_day(&mut text[11..26], time);
+            put_digits(&mut text[0..4], parts.year as u64);
+            put_digits(&mut text[5..7], parts.month.into());
+            put_digits(&mut text[8..10], parts.day.into());
+            put_clock(&mut text[11..26], parts.clock());
             out.extend_from_slice(&text[..length]);
         }
     }

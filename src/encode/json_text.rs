@@ -10,19 +10,28 @@ fn push_unicode_escape(out: &mut Vec<u8>, c: u32) {
     }
 }
 
-/// For each byte: 0 = copy as is, 1 = escape it, 2 = lead byte of a possible
-/// C1 control (U+0080..U+009F is 0xC2 0x80..=0x9F in UTF-8).
-static ESCAPE: [u8; 256] = {
-    let mut table = [0u8; 256];
+/// What each byte is to the escaping below.
+const PLAIN: u8 = 0;
+/// `"`, `\`, C0 controls and DEL.
+const ESCAPED: u8 = 1;
+/// 0xC2: the lead byte of a possible C1 control (U+0080..U+009F is 0xC2
+/// 0x80..=0x9F in UTF-8).
+const C1_LEAD: u8 = 2;
+/// Any other byte of a multi-byte UTF-8 sequence (or, in SQL_ASCII, not UTF-8).
+const NON_ASCII: u8 = 3;
+
+static BYTE_CLASS: [u8; 256] = {
+    let mut table = [PLAIN; 256];
     let mut b = 0;
-    while b < 0x20 {
-        table[b] = 1;
+    while b < 256 {
+        table[b] = match b {
+            0x00..=0x1f | 0x22 | 0x5c | 0x7f => ESCAPED,
+            0xc2 => C1_LEAD,
+            0x80..=0xff => NON_ASCII,
+            _ => PLAIN,
+        };
         b += 1;
     }
-    table[b'"' as usize] = 1;
-    table[b'\\' as usize] = 1;
-    table[0x7f] = 1;
-    table[0xc2] = 2;
     table
 };
 
@@ -47,12 +56,12 @@ fn push_escaped_str(out: &mut Vec<u8>, s: &str) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        match ESCAPE[bytes[i] as usize] {
-            0 => i += 1,
-            2 if !matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => i += 1,
-            kind => {
+        match BYTE_CLASS[bytes[i] as usize] {
+            PLAIN | NON_ASCII => i += 1,
+            C1_LEAD if !matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => i += 1,
+            class => {
                 out.extend_from_slice(&bytes[start..i]);
-                let (code, len) = if kind == 2 {
+                let (code, len) = if class == C1_LEAD {
                     (bytes[i + 1] as u32, 2)
                 } else {
                     (bytes[i] as u32, 1)
@@ -66,24 +75,6 @@ fn push_escaped_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(&bytes[start..]);
 }
 
-/// For each byte of an ASCII run: 0 = copy as is, 1 = escape it, 2 = not
-/// ASCII (the rest of the string goes through UTF-8 validation).
-static ASCII_CLASS: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = if b < 0x20 || b == b'"' as usize || b == b'\\' as usize || b == 0x7f {
-            1
-        } else if b >= 0x80 {
-            2
-        } else {
-            0
-        };
-        b += 1;
-    }
-    table
-};
-
 /// Writes bytes as a quoted JSON string. Invalid UTF-8 (possible only in a
 /// SQL_ASCII database) becomes U+FFFD, so the output is always valid UTF-8.
 /// ASCII (most data) is escaped and copied in one pass; validation starts
@@ -92,9 +83,9 @@ pub fn push_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
     let mut start = 0;
     for (i, &byte) in bytes.iter().enumerate() {
-        match ASCII_CLASS[byte as usize] {
-            0 => {}
-            1 => {
+        match BYTE_CLASS[byte as usize] {
+            PLAIN => {}
+            ESCAPED => {
                 out.extend_from_slice(&bytes[start..i]);
                 push_escape(out, byte as u32);
                 start = i + 1;
@@ -152,18 +143,17 @@ fn copy_json_string(out: &mut Vec<u8>, json: &[u8], start: usize) -> usize {
     let mut i = start + 1;
     let mut raw_start = i;
     out.push(b'"');
-    let flush = push_utf8;
     while i < json.len() {
         match json[i] {
             b'\\' => {
-                flush(out, &json[raw_start..i]);
+                push_utf8(out, &json[raw_start..i]);
                 let end = (i + 2).min(json.len());
                 out.extend_from_slice(&json[i..end]);
                 i = end;
                 raw_start = i;
             }
             b'"' => {
-                flush(out, &json[raw_start..i]);
+                push_utf8(out, &json[raw_start..i]);
                 out.push(b'"');
                 return i + 1;
             }
@@ -171,7 +161,7 @@ fn copy_json_string(out: &mut Vec<u8>, json: &[u8], start: usize) -> usize {
         }
     }
     // Unterminated (cannot come from PostgreSQL): close it so output stays valid.
-    flush(out, &json[raw_start..]);
+    push_utf8(out, &json[raw_start..]);
     out.push(b'"');
     json.len()
 }

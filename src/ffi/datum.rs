@@ -3,9 +3,10 @@
 //! `TypeConversion::lookup` and kept in the relation cache, so converting a
 //! value never touches the syscache.
 
-use crate::datestyle::{self, DateTimeParts};
+use crate::datestyle;
 use crate::model::{ArrayValue, Value, ValueType};
 use crate::ondisk::{jsonb, numeric::Numeric, RenderedText};
+use crate::pgtime::{self, DateTimeParts};
 use pgrx::pg_sys::{self, Datum, Oid};
 use std::ffi::CStr;
 
@@ -249,14 +250,10 @@ impl TypeConversion {
             if self.type_len == -1 && is_unchanged_toast(datum) {
                 return Value::UnchangedToast;
             }
-            let printed = |rendered: &mut RenderedText, print: &dyn Fn(&mut Vec<u8>) -> bool| {
-                let buffer = rendered.next_buffer();
-                print(buffer).then(|| std::slice::from_raw_parts(buffer.as_ptr(), buffer.len()))
-            };
             let text: Option<&'a [u8]> = match self.kind {
                 Kind::Bool => Some(if datum.value() != 0 { b"t" } else { b"f" }),
                 Kind::Int2 | Kind::Int4 | Kind::Int8 | Kind::Oid => match self.convert(datum, AS_STORED, rendered) {
-                    Value::Int(number) | Value::BigInt(number) => printed(rendered, &|b| {
+                    Value::Int(number) | Value::BigInt(number) => print_into(rendered, |b| {
                         b.extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
                         true
                     }),
@@ -267,16 +264,16 @@ impl TypeConversion {
                 Kind::Numeric => Some(self.numeric_text(datum, AS_STORED, rendered).as_bytes()),
                 Kind::Jsonb => {
                     let stored = varlena_bytes(datum);
-                    printed(rendered, &|b| jsonb::write(stored, b, jsonb::Style::JsonbOut).is_some())
+                    print_into(rendered, |b| jsonb::write(stored, b, jsonb::Style::JsonbOut).is_some())
                 }
-                Kind::Uuid => printed(rendered, &|b| {
+                Kind::Uuid => print_into(rendered, |b| {
                     crate::encode::json::push_uuid(b, &*datum.cast_mut_ptr::<[u8; 16]>());
                     true
                 }),
                 Kind::Date | Kind::Timestamp | Kind::TimestampTz
                     if pg_sys::DateStyle == pg_sys::USE_ISO_DATES as i32 =>
                 {
-                    printed(rendered, &|b| self.iso_datestyle_text(datum, b))
+                    print_into(rendered, |b| self.iso_datestyle_text(datum, b))
                 }
                 _ => None,
             };
@@ -294,7 +291,7 @@ impl TypeConversion {
         let micros = datum.value() as i64;
         match self.kind {
             Kind::Date => datestyle::push_date(out, datum.value() as i32),
-            _ if datestyle::push_infinite_timestamp(out, micros) => {}
+            _ if pgtime::push_infinite_timestamp(out, micros) => {}
             Kind::Timestamp => match DateTimeParts::from_timestamp(micros) {
                 Some(parts) => datestyle::push_timestamp(out, &parts, None),
                 None => return false,
@@ -354,14 +351,13 @@ impl TypeConversion {
         // SAFETY: a numeric varlena (caller); the printed text is ASCII and
         // lives in a buffer of `rendered`, untouched until its reset.
         unsafe {
-            match Numeric::parse(varlena_bytes(datum)) {
-                Some(numeric) => {
-                    let buffer = rendered.next_buffer();
-                    numeric.write_text(buffer);
-                    std::str::from_utf8_unchecked(std::slice::from_raw_parts(buffer.as_ptr(), buffer.len()))
-                }
-                None => std::str::from_utf8_unchecked(self.output_text(datum, text)),
-            }
+            let printed = Numeric::parse(varlena_bytes(datum)).and_then(|numeric| {
+                print_into(rendered, |b| {
+                    numeric.write_text(b);
+                    true
+                })
+            });
+            std::str::from_utf8_unchecked(printed.unwrap_or_else(|| self.output_text(datum, text)))
         }
     }
 
@@ -375,13 +371,15 @@ impl TypeConversion {
         // SAFETY: a jsonb varlena (caller); the printed text lives in a
         // buffer of `rendered`, untouched until its reset.
         unsafe {
-            if text.server_is_utf8 {
-                let buffer = rendered.next_buffer();
-                if jsonb::write_compact(varlena_bytes(datum), buffer).is_some() {
-                    return Value::CompactJson(std::slice::from_raw_parts(buffer.as_ptr(), buffer.len()));
-                }
+            let printed = if text.server_is_utf8 {
+                print_into(rendered, |b| jsonb::write_compact(varlena_bytes(datum), b).is_some())
+            } else {
+                None
+            };
+            match printed {
+                Some(json) => Value::CompactJson(json),
+                None => Value::Json(self.output_text(datum, text)),
             }
-            Value::Json(self.output_text(datum, text))
         }
     }
 
@@ -439,6 +437,18 @@ impl TypeConversion {
     }
 }
 
+/// The text `print` writes into a buffer of `rendered`, or None if it
+/// declines (returns false).
+///
+/// # Safety
+/// The slice borrows the buffer with an unbounded lifetime: it must not be
+/// used after `rendered.reset()` (the end of the change).
+unsafe fn print_into<'a>(rendered: &mut RenderedText, print: impl FnOnce(&mut Vec<u8>) -> bool) -> Option<&'a [u8]> {
+    let buffer = rendered.next_buffer();
+    // SAFETY: the buffer is neither written nor freed until the reset (caller).
+    print(buffer).then(|| unsafe { std::slice::from_raw_parts(buffer.as_ptr(), buffer.len()) })
+}
+
 /// Whether a varlena Datum is an on-disk TOAST pointer: a value the UPDATE
 /// did not change, whose data is not in the WAL record.
 ///
@@ -456,7 +466,7 @@ unsafe fn is_unchanged_toast(datum: Datum) -> bool {
 ///
 /// # Safety
 /// `datum` must be a varlena that is not an on-disk TOAST pointer.
-unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
+pub(super) unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
     // SAFETY: pg_detoast_datum_packed returns the value itself or a palloc'd
     // copy in the current memory context. Plain inline values (almost all)
     // are read in place, as pg_detoast_datum_packed would return them,

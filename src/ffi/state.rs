@@ -166,9 +166,7 @@ impl Batch {
             separator: if newline { b"\n" } else { b"" },
         }
     }
-}
 
-impl Batch {
     /// Writes the event in `out` (emptying it): as its own message, or into
     /// the batch, which is written once it reaches its limit.
     ///
