@@ -301,13 +301,47 @@ def readme_file(conn, database, path, fmt):
 SHARED_OPTIONS = {"stream-changes": "1", "include-lsn": "1", "include-timestamp": "1", "include-origin": "1"}
 
 
+# Small enough that the workload's large transactions stream.
+WORK_MEM = "64kB"
+# For pg_recvlogical: the walsender takes its settings from PGOPTIONS.
+STREAMING_ENV = {"PGOPTIONS": f"-c logical_decoding_work_mem={WORK_MEM}"}
+
+
+def decoded(cur, slot, options, binary=False):
+    """What `slot` decodes with SHARED_OPTIONS plus `options` (a dict)."""
+    flat = [x for kv in {**SHARED_OPTIONS, **options}.items() for x in kv]
+    function = "pg_logical_slot_get_binary_changes" if binary else "pg_logical_slot_get_changes"
+    cur.execute(f"SET logical_decoding_work_mem = '{WORK_MEM}'")
+    cur.execute(f"SELECT data FROM {function}(%s, NULL, NULL{', %s' * len(flat)})", [slot, *flat])
+    return [bytes(row[0]) if binary else row[0] for row in cur.fetchall()]
+
+
+def recvlogical_options(options):
+    """pg_recvlogical's `-o key=value` for SHARED_OPTIONS plus `options`."""
+    return [x for k, v in {**SHARED_OPTIONS, **options}.items() for x in ("-o", f"{k}={v}")]
+
+
+def varint_frames(data):
+    """The messages of a stream of varint-length-prefixed messages
+    (framing=varint or varint-newline)."""
+    frames, pos = [], 0
+    while pos < len(data):
+        size = shift = 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        frames.append(data[pos:pos + size])
+        pos += size
+    return frames
+
+
 def raw_json_events(cur, slot):
     """The JSON format's events, parsed (with type OIDs for canonicalising)."""
-    options = [x for kv in {**SHARED_OPTIONS, "include-type-oids": "1"}.items() for x in kv]
-    cur.execute("SET logical_decoding_work_mem = '64kB'")
-    cur.execute(f"SELECT data FROM pg_logical_slot_get_changes(%s, NULL, NULL{', %s' * len(options)})",
-                [slot, *options])
-    return [parse_json(row[0]) for row in cur.fetchall()]
+    return [parse_json(text) for text in decoded(cur, slot, {"include-type-oids": "1"})]
 
 
 def json_events(cur, slot, catalog):

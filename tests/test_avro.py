@@ -17,9 +17,10 @@ from uuid import UUID
 import fastavro
 from fastavro.schema import fingerprint, parse_schema, to_parsing_canonical_form
 
-from crossformat import (README_CONSUMER_LINES, SHARED_OPTIONS, UNCHANGED, TypeCatalog, assert_same_events, canonical_json_event,
-                         canonical_json_value, float32, numeric, parse_date_time, parse_interval, parse_json,
-                         parse_time, raw_json_events, readme_file, run_workload, special_float)
+from crossformat import (README_CONSUMER_LINES, STREAMING_ENV, UNCHANGED, TypeCatalog, assert_same_events,
+                         canonical_json_event, canonical_json_value, decoded, float32, numeric, parse_date_time,
+                         parse_interval, parse_json, parse_time, raw_json_events, readme_file, recvlogical_options,
+                         run_workload, special_float, varint_frames)
 from test_clients import current_lsn, recvlogical
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -139,30 +140,14 @@ def canonical_avro_events(messages, raw_json, catalog):
 
 
 def binary_messages(cur, slot):
-    options = [x for kv in SHARED_OPTIONS.items() for x in kv] + ["format", "avro"]
-    cur.execute("SET logical_decoding_work_mem = '64kB'")
-    cur.execute(f"SELECT data FROM pg_logical_slot_get_binary_changes(%s, NULL, NULL{', %s' * len(options)})",
-                [slot, *options])
-    return [bytes(row[0]) for row in cur.fetchall()]
+    return decoded(cur, slot, {"format": "avro"}, True)
 
 
 def split_frames(data):
     """framing=varint-newline: a varint length that counts pg_recvlogical's newline."""
-    messages, pos = [], 0
-    while pos < len(data):
-        size = shift = 0
-        while True:
-            byte = data[pos]
-            pos += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
-        frame = data[pos:pos + size]
-        assert frame[-1:] == b"\n"
-        messages.append(frame[:-1])
-        pos += size
-    return messages
+    frames = varint_frames(data)
+    assert all(frame[-1:] == b"\n" for frame in frames)
+    return [frame[:-1] for frame in frames]
 
 
 def test_avro_equals_json_for_every_event_and_value(conn, database, tmp_path):
@@ -181,10 +166,9 @@ def test_avro_equals_json_for_every_event_and_value(conn, database, tmp_path):
     assert sum(1 for e in expected if e.get("relation", ("",) * 2)[1] == "type_matrix") == 3
 
     out = tmp_path / "changes.avro"
-    options = [x for k, v in {**SHARED_OPTIONS, "format": "avro", "framing": "varint-newline"}.items()
-               for x in ("-o", f"{k}={v}")]
+    options = recvlogical_options({"format": "avro", "framing": "varint-newline"})
     recvlogical(database, "--slot", "avt_file", "--start", "--no-loop", "--endpos", end, "-f", str(out), *options,
-                env={"PGOPTIONS": "-c logical_decoding_work_mem=64kB"})
+                env=STREAMING_ENV)
     got, _ = canonical_avro_events(split_frames(out.read_bytes()), raw, catalog)
     assert_same_events(got, expected)
 

@@ -15,11 +15,10 @@ import subprocess
 import sys
 
 import pytest
-from google.protobuf.internal.decoder import _DecodeVarint32
 
-from crossformat import (README_CONSUMER_LINES, SHARED_OPTIONS, UNCHANGED, TypeCatalog, assert_same_events,
-                         canonical_json_event, float32, json_events, numeric, parse_date_time, parse_json,
-                         readme_file, run_workload, special_float)
+from crossformat import (README_CONSUMER_LINES, STREAMING_ENV, UNCHANGED, TypeCatalog, assert_same_events,
+                         canonical_json_event, decoded, float32, json_events, numeric, parse_date_time, parse_json,
+                         readme_file, recvlogical_options, run_workload, special_float, varint_frames)
 from test_clients import current_lsn, recvlogical
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -140,22 +139,13 @@ def canonical_pb_events(events, catalog):
     return result, described
 
 
-def binary_events(cur, pb2, slot, extra=()):
-    options = [x for kv in SHARED_OPTIONS.items() for x in kv] + ["format", "protobuf", *extra]
-    cur.execute("SET logical_decoding_work_mem = '64kB'")
-    cur.execute(f"SELECT data FROM pg_logical_slot_get_binary_changes(%s, NULL, NULL{', %s' * len(options)})",
-                [slot, *options])
-    return [pb2.Event.FromString(bytes(row[0])) for row in cur.fetchall()]
+def binary_events(cur, pb2, slot, extra=None):
+    return [pb2.Event.FromString(data) for data in decoded(cur, slot, {"format": "protobuf", **(extra or {})}, True)]
 
 
 def split_delimited(data, pb2):
     """protobuf's delimited format: varint length, then the message."""
-    events, pos = [], 0
-    while pos < len(data):
-        size, pos = _DecodeVarint32(data, pos)
-        events.append(pb2.Event.FromString(data[pos:pos + size]))
-        pos += size
-    return events
+    return [pb2.Event.FromString(frame) for frame in varint_frames(data)]
 
 
 def without_column_types(events):
@@ -188,16 +178,15 @@ def test_protobuf_equals_json_for_every_event_and_value(conn, database, pb2, tmp
     # evolve is described again after ADD COLUMN and after DROP COLUMN.
     assert described.count("evolve") >= 3
 
-    stateless, described = canonical_pb_events(binary_events(cur, pb2, "pbt_stateless", ("include-column-names", "1")),
+    stateless, described = canonical_pb_events(binary_events(cur, pb2, "pbt_stateless", {"include-column-names": "1"}),
                                                catalog)
     assert described == []
     assert_same_events(without_column_types(stateless), without_column_types(expected))
 
     out = tmp_path / "changes.pb"
-    options = [x for k, v in {**SHARED_OPTIONS, "format": "protobuf", "framing": "varint-newline"}.items()
-               for x in ("-o", f"{k}={v}")]
+    options = recvlogical_options({"format": "protobuf", "framing": "varint-newline"})
     recvlogical(database, "--slot", "pbt_file", "--start", "--no-loop", "--endpos", end, "-f", str(out), *options,
-                env={"PGOPTIONS": "-c logical_decoding_work_mem=64kB"})
+                env=STREAMING_ENV)
     from_file = split_delimited(out.read_bytes(), pb2)
     assert all(ev.record_separator == 10 for ev in from_file)
     got, _ = canonical_pb_events(from_file, catalog)
@@ -241,8 +230,8 @@ def test_batched_messages_carry_the_same_events(conn, database, pb2, tmp_path):
     end = current_lsn(cur)
     catalog = TypeCatalog(cur)
     expected = json_events(cur, "pbt_plain", catalog)
-    shared = [x for k, v in {**SHARED_OPTIONS, "batch-bytes": "65536"}.items() for x in ("-o", f"{k}={v}")]
-    env = {"PGOPTIONS": "-c logical_decoding_work_mem=64kB"}
+    shared = recvlogical_options({"batch-bytes": "65536"})
+    env = STREAMING_ENV
     lines = tmp_path / "batched.jsonl"
     recvlogical(database, "--slot", "pbt_batch_json", "--start", "--no-loop", "--endpos", end, "-f", str(lines),
                 *shared, "-o", "include-type-oids=1", env=env)
