@@ -126,6 +126,8 @@ pub enum Accepts {
     Text,
     /// A comma-separated list; `\,` is a literal comma.
     List,
+    /// A number of bytes from 0 to this maximum.
+    Bytes(usize),
 }
 
 /// A validated option value, handed to the option's setter.
@@ -133,6 +135,7 @@ enum Setting<'a> {
     Bool(bool),
     Choice(&'a str),
     Text(&'a str),
+    Bytes(usize),
 }
 
 pub struct OptionSpec {
@@ -244,13 +247,32 @@ fn validate<'a>(spec: &OptionSpec, value: Option<&'a str>) -> Result<Setting<'a>
                 Some(format!("Accepted: {}.", choices.join(", "))),
             )),
         },
-        Accepts::Text | Accepts::List => value.map(Setting::Text).ok_or_else(|| {
-            invalid(
-                format!("option \"{}\" needs a value", spec.name),
-                Some(format!("Pass it as {}=VALUE.", spec.name)),
-            )
-        }),
+        Accepts::Text | Accepts::List => value.map(Setting::Text).ok_or_else(|| needs_value(spec)),
+        Accepts::Bytes(max) => {
+            let value = value.ok_or_else(|| needs_value(spec))?;
+            value
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= max)
+                .map(Setting::Bytes)
+                .ok_or_else(|| invalid_value(spec, value, &format!("expected a number of bytes from 0 to {max}")))
+        }
     }
+}
+
+fn needs_value(spec: &OptionSpec) -> OptionError {
+    invalid(
+        format!("option \"{}\" needs a value", spec.name),
+        Some(format!("Pass it as {}=VALUE.", spec.name)),
+    )
+}
+
+/// A value the option does not accept, and why; the hint describes the option.
+fn invalid_value(spec: &OptionSpec, value: &str, reason: &str) -> OptionError {
+    invalid(
+        format!("option \"{}\" has invalid value \"{}\": {}", spec.name, value, reason),
+        Some(format!("\"{}\": {}", spec.name, spec.description)),
+    )
 }
 
 /// Parses plugin options given as (name, value) pairs; `None` is a bare option.
@@ -416,17 +438,7 @@ fn apply(options: &mut Options, name: &str, value: Option<&str>, format: &str) -
         ));
     }
     let setting = validate(spec, value)?;
-    (spec.set)(options, setting).map_err(|reason| {
-        invalid(
-            format!(
-                "option \"{}\" has invalid value \"{}\": {}",
-                name,
-                value.unwrap_or(""),
-                reason
-            ),
-            Some(format!("\"{}\": {}", name, spec.description)),
-        )
-    })
+    (spec.set)(options, setting).map_err(|reason| invalid_value(spec, value.unwrap_or(""), &reason))
 }
 
 fn check_conflicts(effective: &[(&str, Option<&str>)]) -> Result<(), OptionError> {
@@ -453,6 +465,7 @@ fn accepts_text(accepts: Accepts) -> String {
         Accepts::Choice(choices) => choices.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join(", "),
         Accepts::Text => "string".into(),
         Accepts::List => "comma-separated list".into(),
+        Accepts::Bytes(max) => format!("bytes, 0 to {max}"),
     }
 }
 

@@ -160,17 +160,13 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
     },
     OptionSpec {
         name: "batch-bytes",
-        accepts: Accepts::Text,
+        accepts: Accepts::Bytes(MAX_BATCH_BYTES),
         default: "0",
         formats: "json, protobuf, avro",
         description: "Write several events per message, up to about this many bytes, flushed at every transaction end, stream block end and non-transactional message (0: one event per message). Far fewer messages for the walsender and pg_recvlogical to handle. JSON events are separated by newlines (JSON Lines); Protobuf and Avro need `framing=varint` or `varint-newline`.",
         set: |o, s| {
-            if let Setting::Text(t) = s {
-                o.batch_bytes = t
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| *n <= MAX_BATCH_BYTES)
-                    .ok_or_else(|| format!("expected a number of bytes from 0 to {MAX_BATCH_BYTES}"))?;
+            if let Setting::Bytes(n) = s {
+                o.batch_bytes = n;
             }
             Ok(())
         },

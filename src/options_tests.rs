@@ -259,6 +259,18 @@ fn batch_bytes_is_a_size_and_binary_formats_need_framing() {
     let e = parse_pairs(&[("batch-bytes", Some("-1"))]).unwrap_err();
     assert_eq!(e.sqlstate.code(), "22023");
     assert!(e.message.contains("expected a number of bytes"), "{}", e.message);
+    let e = parse_pairs(&[("batch-bytes", Some("67108865"))]).unwrap_err();
+    assert_eq!(
+        e.message,
+        "option \"batch-bytes\" has invalid value \"67108865\": expected a number of bytes from 0 to 67108864"
+    );
+    assert!(e.hint.unwrap().starts_with("\"batch-bytes\": Write several events"));
+    assert_eq!(
+        parse_pairs(&[("batch-bytes", Some("67108864"))]).unwrap().batch_bytes,
+        67108864
+    );
+    let e = parse_pairs(&[("batch-bytes", None)]).unwrap_err();
+    assert_eq!(e.message, "option \"batch-bytes\" needs a value");
     let e = parse_pairs(&[("format", Some("avro")), ("batch-bytes", Some("100"))]).unwrap_err();
     assert_eq!(e.sqlstate.code(), "42601");
     assert!(
