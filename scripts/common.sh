@@ -62,10 +62,11 @@ setup_all() {
     ensure_pg_user
 }
 
-# Builds the plugin and installs wal2any.so into the server's $libdir.
+# Builds the plugin and installs wal2any.so into the server's $libdir, by
+# copy and rename (scripts/install): never in place under a running server.
 build_and_install() {
     log "building and installing wal2any (release)"
-    (cd "$REPO_ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" >/dev/null)
+    "$REPO_ROOT/scripts/install" --pg-config "$PG_CONFIG" >&2
     ls -l "$($PG_CONFIG --pkglibdir)/wal2any.so" >&2
 }
 

@@ -141,17 +141,17 @@ impl TableFilter {
     }
 }
 
-/// Message prefix include/exclude lists (exact prefixes, as in wal2json).
+/// Message prefix include/exclude lists (exact prefixes, as in wal2json),
+/// in hash sets: checked for every message, whatever the lists' length.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PrefixFilter {
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
+    pub include: std::collections::HashSet<Vec<u8>>,
+    pub exclude: std::collections::HashSet<Vec<u8>>,
 }
 
 impl PrefixFilter {
     pub fn passes(&self, prefix: &[u8]) -> bool {
-        let listed = |list: &[String]| list.iter().any(|p| p.as_bytes() == prefix);
-        (self.include.is_empty() || listed(&self.include)) && !listed(&self.exclude)
+        (self.include.is_empty() || self.include.contains(prefix)) && !self.exclude.contains(prefix)
     }
 }
 
@@ -251,13 +251,13 @@ mod tests {
     #[test]
     fn prefixes_and_origins() {
         let p = PrefixFilter {
-            include: vec![],
-            exclude: vec!["noise".into()],
+            include: Default::default(),
+            exclude: [b"noise".to_vec()].into(),
         };
         assert!(p.passes(b"audit") && !p.passes(b"noise"));
         let p = PrefixFilter {
-            include: vec!["audit".into()],
-            exclude: vec![],
+            include: [b"audit".to_vec()].into(),
+            exclude: Default::default(),
         };
         assert!(p.passes(b"audit") && !p.passes(b"auditx"));
         let only_local = OriginFilter {

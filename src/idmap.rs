@@ -31,6 +31,10 @@ impl std::hash::Hasher for IdHasher {
     fn write_u32(&mut self, value: u32) {
         self.0 = (value as u64).wrapping_mul(SPREAD);
     }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (value ^ value >> 32).wrapping_mul(SPREAD);
+    }
 }
 
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;

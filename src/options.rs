@@ -324,8 +324,12 @@ where
     if format == Some(Some("test_decoding")) {
         return parse_test_decoding(defaults, &pairs);
     }
-    for (i, (name, value)) in pairs.iter().enumerate() {
-        if let Some((_, earlier)) = pairs[..i].iter().find(|(n, _)| n == name) {
+    // One pass with a map: a million options must not take a million
+    // squared comparisons (the startup callback cannot be cancelled).
+    let mut given: std::collections::HashMap<&str, Option<&str>> =
+        std::collections::HashMap::with_capacity(pairs.len());
+    for (name, value) in &pairs {
+        if let Some(earlier) = given.insert(name, *value) {
             return Err(OptionError {
                 sqlstate: SqlState::ConflictingOptions,
                 message: format!(
@@ -338,7 +342,7 @@ where
             });
         }
     }
-    let overridden = |name: &str| pairs.iter().any(|(n, _)| *n == name);
+    let overridden = |name: &str| given.contains_key(name);
     let format_name = format.flatten().unwrap_or("json");
     // A setting for an option of another format is a default for that
     // format, not an error for this one.

@@ -125,11 +125,11 @@ pub static OPTION_TABLE: &[OptionSpec] = &[
         Ok(())
     }),
     list_option!("add-msg-prefixes", "Emit only logical messages with one of these prefixes.", |o, list| {
-        o.message_prefixes.include = filters::split_list(list);
+        o.message_prefixes.include = filters::split_list(list).into_iter().map(String::into_bytes).collect();
         Ok(())
     }),
     list_option!("filter-msg-prefixes", "Do not emit logical messages with these prefixes.", |o, list| {
-        o.message_prefixes.exclude = filters::split_list(list);
+        o.message_prefixes.exclude = filters::split_list(list).into_iter().map(String::into_bytes).collect();
         Ok(())
     }),
     OptionSpec {

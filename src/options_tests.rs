@@ -296,3 +296,102 @@ fn settings_of_other_formats_are_checked_and_batches_are_json_lines() {
     let e = parse_pairs(&[("pretty-print", None), ("batch-bytes", Some("100"))]).unwrap_err();
     assert_eq!(e.sqlstate.code(), "42601");
 }
+
+#[test]
+fn a_million_options_and_a_million_entry_list_parse_in_one_pass() {
+    // Quadratic duplicate detection would make 10^12 comparisons here, in a
+    // startup callback that cannot be cancelled: this test would not end.
+    let names: Vec<String> = (0..1_000_000).map(|i| format!("x{i}")).collect();
+    let pairs = names.iter().map(|n| (n.as_str(), Some("1"))).chain([("x0", Some("2"))]);
+    let e = parse(pairs).unwrap_err();
+    assert_eq!(e.sqlstate, SqlState::ConflictingOptions);
+    assert!(e.message.contains("\"x0\" is given more than once"), "{}", e.message);
+    let list: String = (0..1_000_000).map(|i| format!("p{i},")).collect();
+    let o = parse([
+        ("add-msg-prefixes", Some(list.as_str())),
+        ("add-tables", Some("*.t,s.*")),
+    ])
+    .unwrap();
+    assert!(o.message_prefixes.passes(b"p999999") && !o.message_prefixes.passes(b"p1000000"));
+}
+
+/// A small deterministic generator (no dependency): xorshift64*.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.next() as usize % from.len()]
+    }
+
+    /// A short string of arbitrary characters (any Unicode scalar).
+    fn text(&mut self) -> String {
+        let len = self.next() % 12;
+        (0..len)
+            .filter_map(|_| match self.next() % 4 {
+                0 => char::from_u32((self.next() % 0x11_0000) as u32),
+                1 => Some(*b"\\,.* -=_01onftyx".get(self.next() as usize % 16).unwrap() as char),
+                _ => Some((b'a' + (self.next() % 26) as u8) as char),
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn random_options_are_accepted_or_refused_with_a_startup_sqlstate_never_a_panic() {
+    let known: Vec<&str> = OPTION_TABLE.iter().map(|s| s.name).collect();
+    let values = [
+        "true",
+        "off",
+        "",
+        "json",
+        "protobuf",
+        "avro",
+        "test_decoding",
+        "varint",
+        "once",
+        "65536",
+        "-1",
+        "99999999999999999999",
+        "insert,merge",
+        "a.b,*.c",
+        "\\",
+        ".",
+    ];
+    for seed in 1..=20_000u64 {
+        let mut rng = Xorshift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let count = rng.next() % 6;
+        let owned: Vec<(String, Option<String>)> = (0..count)
+            .map(|_| {
+                let name = if rng.next().is_multiple_of(5) {
+                    rng.text()
+                } else {
+                    rng.pick(&known).to_owned()
+                };
+                let value = match rng.next() % 4 {
+                    0 => None,
+                    1 => Some(rng.text()),
+                    _ => Some(rng.pick(&values).to_owned()),
+                };
+                (name, value)
+            })
+            .collect();
+        let pairs = owned.iter().map(|(n, v)| (n.as_str(), v.as_deref()));
+        let defaults = [("include-xids", "maybe")];
+        let layered = if seed.is_multiple_of(7) { &defaults[..] } else { &[][..] };
+        // Never a panic (the FFI layer would turn one into an internal error):
+        // an Ok, or an error with one of the two startup SQLSTATEs.
+        let outcome = std::panic::catch_unwind(|| parse_layered(layered, pairs).map(|_| ()));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => assert!(!e.message.is_empty() && ["22023", "42601"].contains(&e.sqlstate.code())),
+            Err(_) => panic!("seed {seed}: parsing {owned:?} panicked"),
+        }
+    }
+}

@@ -1,10 +1,13 @@
 """Fixtures for the client tests: a database on the throwaway cluster that
 scripts/test started (PGHOST/PGPORT/PGUSER in the environment)."""
 import os
+import pathlib
 import uuid
 
 import psycopg2
 import pytest
+
+from cluster import CRASH_PATTERN
 
 
 def dsn(dbname):
@@ -65,3 +68,29 @@ def conn(database):
     c.autocommit = True
     yield c
     c.close()
+
+
+def shared_cluster_state():
+    """(postmaster PID, log size) of the cluster scripts/test started."""
+    data = pathlib.Path(os.environ["CLUSTER_DIR"])
+    pid = int((data / "data" / "postmaster.pid").read_text().split("\n")[0])
+    return pid, (data / "log").stat().st_size
+
+
+@pytest.fixture(autouse=True)
+def crash_watchdog():
+    """Every test, whatever it checks, also fails if the shared server
+    crashed while it ran: the postmaster changed, or its log says a process
+    was terminated by a signal or PANICked (a backend crash restarts every
+    backend but keeps the postmaster, so the log is what tells)."""
+    if "CLUSTER_DIR" not in os.environ:
+        yield
+        return
+    pid, offset = shared_cluster_state()
+    yield
+    now_pid, _ = shared_cluster_state()
+    with open(pathlib.Path(os.environ["CLUSTER_DIR"]) / "log", errors="replace") as log:
+        log.seek(offset)
+        crashes = [line for line in log.read().splitlines() if CRASH_PATTERN.search(line)]
+    assert now_pid == pid, f"the postmaster changed ({pid} -> {now_pid})"
+    assert not crashes, "the server log shows a crash:\n" + "\n".join(crashes)

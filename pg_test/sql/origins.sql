@@ -18,13 +18,31 @@ SELECT 'o' FROM pg_replication_origin_session_setup('node_c');
 INSERT INTO orig_t VALUES (3, 'from node_c');
 SELECT 'o' FROM pg_replication_origin_session_reset();
 INSERT INTO orig_t VALUES (4, 'local again');
+-- from node_b: a non-transactional message, and a transaction large enough
+-- to be streamed (stream-changes, 64kB work memory)
+SELECT 'o' FROM pg_replication_origin_session_setup('node_b');
+SELECT 'm' FROM pg_logical_emit_message(false, 'beat', 'from node_b');
+INSERT INTO orig_t SELECT g, repeat('b', 100) FROM generate_series(100, 1100) g;
+SELECT 'o' FROM pg_replication_origin_session_reset();
+SELECT 'm' FROM pg_logical_emit_message(false, 'beat', 'local');
+INSERT INTO orig_t VALUES (5, 'local, last');
 
 SELECT data FROM pg_logical_slot_peek_changes('orig', NULL, NULL, 'include-xids', '0', 'skip-empty-xacts', '1',
-  'include-origin', '1');
+  'include-origin', '1') WHERE data NOT LIKE '%bbbbbbbbbb%';
 SELECT data FROM pg_logical_slot_peek_changes('orig', NULL, NULL, 'include-xids', '0', 'skip-empty-xacts', '1',
   'only-local', '1');
 SELECT data FROM pg_logical_slot_peek_changes('orig', NULL, NULL, 'include-xids', '0', 'skip-empty-xacts', '1',
   'exclude-origins', 'node_b');
+-- the same when the large transaction is streamed: nothing of node_b's
+SET logical_decoding_work_mem = '64kB';
+SELECT count(*) AS events, count(*) FILTER (WHERE data LIKE '%node_b%' OR data LIKE '%bbbbbbbbbb%') AS from_node_b
+FROM pg_logical_slot_peek_changes('orig', NULL, NULL, 'include-xids', '0', 'skip-empty-xacts', '1',
+  'exclude-origins', 'node_b', 'stream-changes', '1');
+SELECT count(*) FILTER (WHERE data LIKE '{"action":"stream_start"%') > 0 AS streamed,
+       count(*) FILTER (WHERE data LIKE '%"action":"insert"%') AS inserts
+FROM pg_logical_slot_peek_changes('orig', NULL, NULL, 'include-xids', '0', 'skip-empty-xacts', '1',
+  'include-origins', 'node_b', 'stream-changes', '1');
+RESET logical_decoding_work_mem;
 SELECT data FROM pg_logical_slot_peek_changes('orig', NULL, NULL, 'include-xids', '0', 'skip-empty-xacts', '1',
   'include-origins', 'node_c, node_x');
 

@@ -8,7 +8,9 @@ SELECT 'init' FROM pg_create_logical_replication_slot('strm', 'wal2any');
 CREATE TABLE strm_t (id int PRIMARY KEY, data text);
 BEGIN;
 INSERT INTO strm_t SELECT g, repeat('x', 100) FROM generate_series(1, 1000) g;
+SELECT 'm' FROM pg_logical_emit_message(true, 'kept', 'in the toplevel transaction');
 SAVEPOINT s1;
+SELECT 'm' FROM pg_logical_emit_message(true, 'dropped', 'in the savepoint');
 INSERT INTO strm_t SELECT g, 'rolled back' FROM generate_series(1001, 1500) g;
 ROLLBACK TO s1;
 INSERT INTO strm_t VALUES (2000, 'after the savepoint');
@@ -39,6 +41,13 @@ FROM blocks;
 SELECT count(*) FILTER (WHERE j ? 'subxid') AS subtransaction_aborts,
        count(*) FILTER (WHERE NOT j ? 'subxid') AS transaction_aborts
 FROM ev WHERE j ->> 'action' = 'stream_abort';
+-- streamed messages carry the subtransaction they were sent in, like rows:
+-- the message of the rolled-back savepoint names the subxid its stream_abort
+-- discards, so a consumer drops it with the rows
+SELECT j ->> 'prefix' AS prefix, j ? 'subxid' AS has_subxid,
+       (j ->> 'subxid') IS NOT DISTINCT FROM (SELECT a.j ->> 'subxid' FROM ev a
+         WHERE a.j ->> 'action' = 'stream_abort' AND a.j ? 'subxid') AS subxid_of_the_aborted_savepoint
+FROM ev WHERE j ->> 'action' = 'message' ORDER BY n;
 -- the small transaction is not streamed: plain begin/insert/commit without xid (include-xids=0)
 SELECT j FROM ev WHERE n > (SELECT max(n) FROM ev WHERE j ->> 'action' LIKE 'stream%');
 -- without stream-changes the same WAL decodes as plain transactions

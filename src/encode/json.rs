@@ -4,7 +4,7 @@ use super::json_text::{pretty_print, push_embedded_json, push_string};
 use super::{Encoder, Profile};
 use crate::model::{
     ArrayValue, ColumnMeta, Event, EventPosition, Lsn, Message, RelationMeta, ReplicaIdentity, RowChange, RowKey,
-    StreamEvent, Truncate, TxnEvent, TxnInfo, Value,
+    StreamEvent, Truncate, TxnEvent, TxnInfo, Value, ValueType,
 };
 use crate::options::Options;
 use crate::pgtime;
@@ -15,6 +15,8 @@ type ColumnKeys = crate::idmap::IdMap<u32, (u64, Vec<Box<[u8]>>)>;
 pub struct JsonEncoder {
     options: Options,
     column_keys: std::cell::RefCell<ColumnKeys>,
+    /// The `json_null` pointers of the row being written (list body).
+    json_nulls: std::cell::RefCell<Vec<u8>>,
     /// Compact output before re-indenting, used only with pretty-print.
     pretty_scratch: Vec<u8>,
 }
@@ -150,6 +152,79 @@ fn escaped_key(name: &str) -> Box<[u8]> {
     key.into_boxed_slice()
 }
 
+/// The field names of a row and of its lists.
+#[derive(Clone, Copy)]
+struct RowName {
+    row: &'static str,
+    unchanged_toast: &'static str,
+    json_null: &'static str,
+}
+
+const NEW: RowName = RowName {
+    row: "new",
+    unchanged_toast: "unchanged_toast",
+    json_null: "json_null",
+};
+const KEY: RowName = RowName {
+    row: "key",
+    unchanged_toast: "key_unchanged_toast",
+    json_null: "key_json_null",
+};
+
+/// Whether a column's values can be json/jsonb (or arrays of them).
+fn holds_json(value_type: &ValueType) -> bool {
+    match value_type {
+        ValueType::Json => true,
+        ValueType::Array(element) => holds_json(element),
+        _ => false,
+    }
+}
+
+/// Whether a json/jsonb text is the JSON literal null (json keeps the
+/// whitespace it was given).
+fn is_json_null(json: &[u8]) -> bool {
+    json.trim_ascii() == b"null"
+}
+
+/// Appends to `list` (a JSON list body) the JSON Pointer (RFC 6901) of
+/// every json/jsonb value in `value` that is the JSON literal null: it is
+/// written as `null`, as SQL NULL is, and the list tells them apart.
+fn note_json_nulls(list: &mut Vec<u8>, column: &str, value: &Value) {
+    let mut pointer = String::with_capacity(column.len() + 1);
+    pointer.push('/');
+    // RFC 6901: `~` is `~0` and `/` is `~1` in a reference token.
+    pointer.push_str(&column.replace('~', "~0").replace('/', "~1"));
+    match value {
+        Value::Json(json) | Value::CompactJson(json) if is_json_null(json) => push_pointer(list, &pointer),
+        Value::Array(array) => {
+            for (index, element) in array.elements.iter().enumerate() {
+                if matches!(element, Value::Json(j) | Value::CompactJson(j) if is_json_null(j)) {
+                    push_pointer(list, &array_pointer(&pointer, &array.dims, index));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The pointer of element `index` (row-major) of an array with `dims`:
+/// one reference token per dimension, outermost first.
+fn array_pointer(column: &str, dims: &[usize], mut index: usize) -> String {
+    let mut tokens = vec![0; dims.len()];
+    for (token, len) in tokens.iter_mut().zip(dims).rev() {
+        *token = index % len.max(&1);
+        index /= len.max(&1);
+    }
+    tokens.iter().fold(column.to_owned(), |p, t| format!("{p}/{t}"))
+}
+
+fn push_pointer(list: &mut Vec<u8>, pointer: &str) {
+    if !list.is_empty() {
+        list.push(b',');
+    }
+    push_string(list, pointer.as_bytes());
+}
+
 fn quoted(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
     out.push(b'"');
     write(out);
@@ -161,6 +236,7 @@ impl JsonEncoder {
         JsonEncoder {
             options: options.clone(),
             column_keys: Default::default(),
+            json_nulls: Default::default(),
             pretty_scratch: Vec::new(),
         }
     }
@@ -296,8 +372,9 @@ impl JsonEncoder {
     }
 
     /// Writes `{"col":value,...}` for the chosen columns, leaving out
-    /// unchanged TOAST values unless a placeholder is set; returns whether any
-    /// was left out or replaced.
+    /// unchanged TOAST values unless a placeholder is set, and notes the
+    /// JSON Pointers of json/jsonb values that are the JSON literal null in
+    /// `self.json_nulls`; returns whether any value was left out or replaced.
     fn push_row(&self, out: &mut Vec<u8>, rel: &RelationMeta, values: &[Value], pick: fn(&ColumnMeta) -> bool) -> bool {
         let mut f = Fields::open(out);
         let mut any_unchanged = false;
@@ -306,13 +383,18 @@ impl JsonEncoder {
         if keys.0 != rel.version || keys.1.len() != rel.columns.len() {
             *keys = (rel.version, rel.columns.iter().map(|c| escaped_key(&c.name)).collect());
         }
+        let mut json_nulls = self.json_nulls.borrow_mut();
+        json_nulls.clear();
         let columns = rel.columns.iter().zip(values).zip(keys.1.iter());
-        for ((_, value), key) in columns.filter(|((c, _), _)| pick(c)) {
+        for ((column, value), key) in columns.filter(|((c, _), _)| pick(c)) {
             if matches!(value, Value::UnchangedToast) {
                 any_unchanged = true;
                 if self.options.unchanged_toast_placeholder.is_none() {
                     continue;
                 }
+            }
+            if holds_json(&column.value_type) {
+                note_json_nulls(&mut json_nulls, &column.name, value);
             }
             let out = f.escaped_key(key, false);
             self.push_value(out, value);
@@ -344,17 +426,24 @@ impl JsonEncoder {
         out.push(b']');
     }
 
+    /// A row (`new` or `key`), then its `*unchanged_toast` and `*json_null` lists.
     fn row_field(
         &self,
         f: &mut Fields,
-        name: &'static str,
-        list_name: &'static str,
+        name: RowName,
         rel: &RelationMeta,
         values: &[Value],
         pick: fn(&ColumnMeta) -> bool,
     ) {
-        if self.push_row(f.key(name), rel, values, pick) {
-            Self::push_unchanged_list(f, list_name, rel, values, pick);
+        if self.push_row(f.key(name.row), rel, values, pick) {
+            Self::push_unchanged_list(f, name.unchanged_toast, rel, values, pick);
+        }
+        let json_nulls = self.json_nulls.borrow();
+        if !json_nulls.is_empty() {
+            let out = f.key(name.json_null);
+            out.push(b'[');
+            out.extend_from_slice(&json_nulls);
+            out.push(b']');
         }
     }
 
@@ -367,7 +456,7 @@ impl JsonEncoder {
                 } else {
                     |c| c.is_key
                 };
-                self.row_field(f, "key", "key_unchanged_toast", rel, values, pick);
+                self.row_field(f, KEY, rel, values, pick);
             }
         }
     }
@@ -418,10 +507,10 @@ impl JsonEncoder {
         self.position(&mut f, at);
         self.relation_name(&mut f, rel);
         match *change {
-            RowChange::Insert { new } => self.row_field(&mut f, "new", "unchanged_toast", rel, new, |_| true),
+            RowChange::Insert { new } => self.row_field(&mut f, NEW, rel, new, |_| true),
             RowChange::Update { key, new } => {
                 self.key_field(&mut f, rel, key);
-                self.row_field(&mut f, "new", "unchanged_toast", rel, new, |_| true);
+                self.row_field(&mut f, NEW, rel, new, |_| true);
             }
             RowChange::Delete { key } => self.key_field(&mut f, rel, key),
         }
@@ -495,7 +584,10 @@ impl Encoder for JsonEncoder {
         compact.clear();
         self.encode_compact(event, &mut compact);
         pretty_print(&compact, out);
-        self.pretty_scratch = compact;
+        // Kept for the next event unless one huge event grew it (8 MB).
+        if compact.capacity() <= 8 << 20 {
+            self.pretty_scratch = compact;
+        }
     }
 }
 

@@ -400,3 +400,62 @@ fn stream_and_two_phase_events_always_say_which_transaction() {
     };
     assert_eq!(encode(&mut enc, &commit)["xid"], 900);
 }
+
+#[test]
+fn json_null_documents_are_told_apart_from_sql_null_by_pointers() {
+    let json_col = |name: &str, value_type| ColumnMeta {
+        value_type,
+        ..col(name, "jsonb", 3802, false)
+    };
+    let mut r = rel(ReplicaIdentity::Full);
+    r.columns = vec![
+        col("id", "bigint", 20, true),
+        json_col("a/b~c", crate::model::ValueType::Json),
+        json_col("sql", crate::model::ValueType::Json),
+        json_col("nested", crate::model::ValueType::Json),
+        json_col(
+            "m",
+            crate::model::ValueType::Array(Box::new(crate::model::ValueType::Json)),
+        ),
+    ];
+    for column in &mut r.columns {
+        column.is_key = true;
+    }
+    let grid = ArrayValue {
+        dims: vec![2, 2],
+        elements: vec![
+            Value::CompactJson(b"1"),
+            Value::Null,
+            Value::Json(b" null "),
+            Value::CompactJson(b"null"),
+        ],
+    };
+    let values = [
+        Value::BigInt(1),
+        Value::Json(b"\tnull\n"),
+        Value::Null,
+        Value::CompactJson(br#"{"x":null}"#),
+        Value::Array(Box::new(grid)),
+    ];
+    let update = RowChange::Update {
+        key: RowKey::Old(&values),
+        new: &values,
+    };
+    let got = encode(&mut encoder(&[("include-xids", Some("0"))]), &change(&r, update));
+    assert_eq!(got["new"]["a/b~c"], J::Null);
+    assert_eq!(got["new"]["sql"], J::Null);
+    assert_eq!(got["new"]["m"], json!([[1, null], [null, null]]));
+    // SQL NULL (the column `sql`, the element m[0][1]) is never listed.
+    assert_eq!(got["json_null"], json!(["/a~1b~0c", "/m/1/0", "/m/1/1"]));
+    assert_eq!(got["key_json_null"], json!(["/a~1b~0c", "/m/1/0", "/m/1/1"]));
+    // Rows without a JSON null carry no list.
+    let plain = [
+        Value::BigInt(2),
+        Value::Null,
+        Value::Null,
+        Value::CompactJson(b"[]"),
+        Value::Null,
+    ];
+    let got = encode(&mut encoder(&[]), &change(&r, RowChange::Insert { new: &plain }));
+    assert!(got.get("json_null").is_none(), "{got}");
+}

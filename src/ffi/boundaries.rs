@@ -1,47 +1,34 @@
 //! Transaction boundaries: begin/commit, the two-phase set, stream blocks,
 //! and the replication-origin filter that decides whole transactions.
 
-use super::datum::server_to_utf8;
 use super::state::{self, DecodingState};
 use crate::model::{Event, EventPosition, Lsn, OriginInfo, StreamEvent, TxnEvent, TxnInfo};
 use pgrx::pg_sys::{self, LogicalDecodingContext as Ctx, ReorderBufferTXN as Txn};
 use std::ffi::CStr;
 
-/// The name of replication origin `id` (`None` if it no longer exists).
+/// Whether changes from origin `id` pass the origin filter (looked up
+/// once per origin; safe in every callback, see catalog.rs).
 ///
 /// # Safety
-/// Catalog access: must run inside the decoding transaction; the name is
-/// allocated in the current memory context, which must outlive `'a`.
-unsafe fn origin_name<'a>(state: &DecodingState, id: u16) -> Option<&'a str> {
-    let mut name: *mut std::ffi::c_char = std::ptr::null_mut();
-    // SAFETY: replorigin_by_oid with missing_ok returns false when absent.
+/// From a decoding callback.
+unsafe fn origin_passes(state: &mut DecodingState, id: u16) -> bool {
+    if id == 0 || !state.options.origins.is_active() {
+        return true;
+    }
+    // SAFETY: forwarded caller guarantee.
     unsafe {
-        if !pg_sys::replorigin_by_oid(id, true, &mut name) || name.is_null() {
-            return None;
-        }
-        std::str::from_utf8(server_to_utf8(CStr::from_ptr(name).to_bytes(), state.text)).ok()
+        let text = state.text();
+        state.origins.get(id, &state.options.origins, text).passes
     }
 }
 
-/// Whether `txn`'s changes pass the origin filter; caches the answer per
-/// origin so `filter_by_origin` can drop later transactions before decoding.
+/// Whether `txn`'s changes pass the origin filter.
 ///
 /// # Safety
-/// As `origin_name`; `txn` must be valid.
+/// From a decoding callback; `txn` must be valid.
 unsafe fn passes_origin_filter(state: &mut DecodingState, txn: *mut Txn) -> bool {
     // SAFETY: forwarded caller guarantees.
-    unsafe {
-        let id = (*txn).origin_id;
-        if id == 0 || !state.options.origins.is_active() {
-            return true;
-        }
-        if let Some(passes) = state.origin_passes.get(&id) {
-            return *passes;
-        }
-        let passes = state.options.origins.passes_origin(origin_name(state, id));
-        state.origin_passes.insert(id, passes);
-        passes
-    }
+    unsafe { origin_passes(state, (*txn).origin_id) }
 }
 
 /// Whether transaction events carry the commit time as the session prints it.
@@ -49,22 +36,35 @@ fn session_commit_time(state: &DecodingState) -> bool {
     state.profile.session_text && state.options.include_timestamp
 }
 
-/// Transaction facts; the origin name is looked up only when asked for.
+/// The name of the transaction's origin, when events carry it.
+unsafe fn txn_origin_name(state: &mut DecodingState, txn: *mut Txn) -> Option<String> {
+    // SAFETY: txn is valid for the callback (caller).
+    let id = unsafe { (*txn).origin_id };
+    if !state.options.include_origin || id == 0 {
+        return None;
+    }
+    // SAFETY: a decoding callback (see catalog.rs: safe outside transactions too).
+    unsafe {
+        let text = state.text();
+        let entry = state.origins.get(id, &state.options.origins, text);
+        Some(entry.name.clone().unwrap_or_default())
+    }
+}
+
+/// Transaction facts. The GID (converted to UTF-8 in `state.rendered`) and
+/// the session-formatted time (palloc'd) live until the end of the event.
 ///
 /// # Safety
-/// As `origin_name`; `txn` must be the running callback's transaction.
-unsafe fn txn_info<'a>(state: &DecodingState, txn: *mut Txn, lsn: pg_sys::XLogRecPtr) -> TxnInfo<'a> {
+/// `txn` must be the running callback's transaction; CurrentMemoryContext
+/// must outlive `'a`.
+unsafe fn txn_info<'a>(
+    state: &mut DecodingState,
+    txn: *mut Txn,
+    lsn: pg_sys::XLogRecPtr,
+    origin: Option<&'a str>,
+) -> TxnInfo<'a> {
     // SAFETY: txn is valid for the callback (caller).
     unsafe {
-        let origin = if state.options.include_origin && (*txn).origin_id != 0 {
-            let name = origin_name(state, (*txn).origin_id).unwrap_or("");
-            Some(OriginInfo {
-                name,
-                lsn: Lsn((*txn).origin_lsn),
-            })
-        } else {
-            None
-        };
         let gid = (*txn).gid;
         // commit_time and prepare_time share this union's storage.
         let commit_time = (*txn).xact_time.commit_time;
@@ -73,13 +73,17 @@ unsafe fn txn_info<'a>(state: &DecodingState, txn: *mut Txn, lsn: pg_sys::XLogRe
             // timestamptz_to_str returns a static buffer: copy it now.
             CStr::from_ptr(pg_sys::pstrdup(pg_sys::timestamptz_to_str(commit_time))).to_bytes()
         });
+        let text = state.text();
         TxnInfo {
             xid: (*txn).xid.into_inner(),
             commit_lsn: Lsn(lsn),
             end_lsn: Lsn((*txn).end_lsn),
             commit_time,
-            origin,
-            gid: (!gid.is_null()).then(|| server_to_utf8(CStr::from_ptr(gid).to_bytes(), state.text)),
+            origin: origin.map(|name| OriginInfo {
+                name,
+                lsn: Lsn((*txn).origin_lsn),
+            }),
+            gid: (!gid.is_null()).then(|| text.to_utf8(CStr::from_ptr(gid).to_bytes(), &mut state.rendered)),
             commit_time_text,
         }
     }
@@ -103,17 +107,16 @@ unsafe fn emit_transaction(
     lsn: pg_sys::XLogRecPtr,
     kind: TxnEvent,
 ) {
-    // SAFETY: forwarded caller guarantees; names live in the change memory
-    // context until the reset below.
+    // SAFETY: forwarded caller guarantees; the GID and time text live in
+    // the change memory and `rendered` until the reset below.
     unsafe {
-        // Most transactions allocate nothing here (no origin name, GID or
-        // session-formatted time): skip the context switch and reset, four
-        // calls into PostgreSQL per event (W3 is all begins and commits).
-        let allocates = session_commit_time(state)
-            || !(*txn).gid.is_null()
-            || (state.options.include_origin && (*txn).origin_id != 0);
+        // Most transactions allocate nothing here (no GID or session-formatted
+        // time): skip the context switch and reset, four calls into
+        // PostgreSQL per event (W3 is all begins and commits).
+        let allocates = session_commit_time(state) || !(*txn).gid.is_null();
         let old_context = allocates.then(|| pg_sys::MemoryContextSwitchTo(state.change_memory));
-        let info = txn_info(state, txn, lsn);
+        let origin = txn_origin_name(state, txn);
+        let info = txn_info(state, txn, lsn, origin.as_deref());
         emit(state, ctx, &Event::Transaction { kind, txn: &info });
         if let Some(old_context) = old_context {
             pg_sys::MemoryContextSwitchTo(old_context);
@@ -334,6 +337,8 @@ pub unsafe extern "C-unwind" fn stream_stop(ctx: *mut Ctx, txn: *mut Txn) {
         stream_boundary(ctx, txn, 0, StreamEvent::Stop);
         let state = state::of(ctx);
         state.in_stream = false;
+        // The block's changes are freed after it: their LSNs are not kept.
+        state.message_subxids.clear();
         // Also when skip-empty-xacts held the block's boundaries back.
         state.batch.flush(ctx);
     }
@@ -352,18 +357,19 @@ pub unsafe extern "C-unwind" fn stream_abort(ctx: *mut Ctx, txn: *mut Txn, abort
     }
 }
 
-/// Drops changes from filtered origins before PostgreSQL decodes them.
-/// Outside a transaction no catalog lookup is possible, so origins not yet
-/// seen pass here and are decided at their transaction's begin.
+/// Drops every record from a filtered origin before PostgreSQL decodes it:
+/// rows, streamed rows, messages (transactional or not) and commits. Runs
+/// outside any transaction in a walsender: the origin's name is looked up
+/// as catalog.rs allows, once per origin.
 #[pgrx::pg_guard]
 pub unsafe extern "C-unwind" fn filter_by_origin(ctx: *mut Ctx, origin_id: pg_sys::RepOriginId) -> bool {
     // SAFETY: PostgreSQL passes the live context.
     let state = unsafe { state::of(ctx) };
-    let origins = &state.options.origins;
-    if origin_id == 0 || !origins.is_active() {
-        return false;
+    if origin_id != 0 && state.options.origins.only_local {
+        return true;
     }
-    origins.only_local || state.origin_passes.get(&origin_id).is_some_and(|passes| !passes)
+    // SAFETY: a decoding callback.
+    !unsafe { origin_passes(state, origin_id) }
 }
 
 /// With a two-phase slot, prepared transactions are decoded at PREPARE,

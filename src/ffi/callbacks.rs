@@ -2,7 +2,7 @@
 //! tuple is the key) and hand events to the encoder, which decides *how*.
 
 use super::boundaries::{emit, flush_pending_open, flush_pending_stream_start};
-use super::datum::{server_to_utf8, CanonicalOutputSettings};
+use super::datum::CanonicalOutputSettings;
 use super::relcache::CachedRelation;
 use super::state::{self, recycle, DecodingState};
 use super::tuple::{read_tuple, DeformBuffers};
@@ -22,6 +22,70 @@ unsafe fn streamed_subxid(in_stream: bool, txn: *mut Txn, change: *mut pg_sys::R
         // SAFETY: a valid (sub)transaction.
         unsafe { (*own).xid.into_inner() }
     }
+}
+
+/// The `ReorderBufferTXN`s of a dlist linked through their `node` field
+/// (a transaction's subtransactions).
+unsafe fn txn_list(head: *mut pg_sys::dlist_head) -> impl Iterator<Item = *mut Txn> {
+    // SAFETY: forwarded to `dlist_entries`.
+    unsafe { dlist_entries(head, std::mem::offset_of!(Txn, node)) }
+}
+
+/// The elements of a PostgreSQL dlist whose link sits at `offset` in them.
+///
+/// # Safety
+/// `head` must be an initialised dlist of such elements, unchanged while
+/// the iterator is used.
+unsafe fn dlist_entries<T>(head: *mut pg_sys::dlist_head, offset: usize) -> impl Iterator<Item = *mut T> {
+    // SAFETY: an initialised list is circular through `head`; an element
+    // starts `offset` bytes before its link (PostgreSQL's dlist_container).
+    let sentinel = unsafe { std::ptr::addr_of_mut!((*head).head) };
+    let mut node = unsafe { (*sentinel).next };
+    std::iter::from_fn(move || {
+        if node.is_null() || node == sentinel {
+            return None;
+        }
+        let element = unsafe { (node as *mut u8).sub(offset) as *mut T };
+        node = unsafe { (*node).next };
+        Some(element)
+    })
+}
+
+/// Records the subtransaction of every logical message `txn` (a toplevel
+/// transaction) and its subtransactions hold in memory, by LSN.
+unsafe fn index_message_subxids(state: &mut DecodingState, txn: *mut Txn) {
+    let change_link = std::mem::offset_of!(pg_sys::ReorderBufferChange, node);
+    // SAFETY: the reorder buffer's lists of the transaction being streamed;
+    // nothing changes them during the callback.
+    unsafe {
+        for owner in std::iter::once(txn).chain(txn_list(&mut (*txn).subtxns)) {
+            let subxid = if owner == txn { 0 } else { (*owner).xid.into_inner() };
+            for change in dlist_entries::<pg_sys::ReorderBufferChange>(&mut (*owner).changes, change_link) {
+                if (*change).action == ChangeType::REORDER_BUFFER_CHANGE_MESSAGE {
+                    state.message_subxids.insert((*change).lsn, subxid);
+                }
+            }
+        }
+    }
+}
+
+/// The subtransaction a streamed transactional message was sent in (0: the
+/// toplevel one). PostgreSQL passes the message callback the toplevel
+/// transaction only, while `stream_abort` names the subtransaction whose
+/// changes to discard, so the message is found among the changes the
+/// reorder buffer holds for the block (indexed once per block, again when
+/// changes restored from disk replaced them).
+unsafe fn message_subxid(state: &mut DecodingState, txn: *mut Txn, lsn: pg_sys::XLogRecPtr) -> u32 {
+    // SAFETY: txn is the callback's toplevel transaction.
+    if txn.is_null() || unsafe { (*txn).nsubtxns } == 0 {
+        return 0;
+    }
+    if let Some(subxid) = state.message_subxids.get(&lsn) {
+        return *subxid;
+    }
+    // SAFETY: as above.
+    unsafe { index_message_subxids(state, txn) };
+    state.message_subxids.get(&lsn).copied().unwrap_or(0)
 }
 
 /// Which tuples a change carries (either may be NULL).
@@ -73,9 +137,11 @@ unsafe fn wanted_relation(
     if state.skip_txn || !wanted {
         return None;
     }
-    let text = state.text;
     // SAFETY: an open relation inside the decoding transaction.
-    let cached = unsafe { state.relations.get(relation, text) };
+    let cached = unsafe {
+        let text = state.text();
+        state.relations.get(relation, text)
+    };
     cached.passes_table_filter.then_some(cached as *const CachedRelation)
 }
 
@@ -132,7 +198,7 @@ unsafe fn emit_change(
     unsafe {
         let action = (*change).action;
         let (old_tuple, new_tuple) = change_tuples(change);
-        let (text, as_text) = (state.text, state.profile.session_text);
+        let (text, as_text) = (state.text(), state.profile.session_text);
         let mut new_values = recycle(std::mem::take(&mut state.new_values));
         let mut old_values = recycle(std::mem::take(&mut state.old_values));
         for (tuple, values) in [(new_tuple, &mut new_values), (old_tuple, &mut old_values)] {
@@ -204,7 +270,7 @@ pub unsafe extern "C-unwind" fn truncate(
             state.skipped_change(ctx);
             return;
         }
-        let text = state.text;
+        let text = state.text();
         let relations = std::slice::from_raw_parts(relations, nrelations.max(0) as usize);
         // Copies: building one entry may invalidate another (rare, small).
         let mut metas = Vec::with_capacity(relations.len());
@@ -271,11 +337,14 @@ pub unsafe extern "C-unwind" fn message(
         } else {
             std::slice::from_raw_parts(content as *const u8, size)
         };
+        let text = state.text();
         let message = Message {
             transactional,
-            prefix: server_to_utf8(prefix, state.text),
+            prefix: text.to_utf8(prefix, &mut state.rendered),
             content,
         };
+        let streamed = transactional && state.in_stream;
+        let subxid = if streamed { message_subxid(state, txn, lsn) } else { 0 };
         emit(
             state,
             ctx,
@@ -283,8 +352,8 @@ pub unsafe extern "C-unwind" fn message(
                 at: EventPosition {
                     xid,
                     lsn: Lsn(lsn),
-                    streamed: transactional && state.in_stream,
-                    subxid: 0,
+                    streamed,
+                    subxid,
                 },
                 message: &message,
             },

@@ -3,6 +3,7 @@
 //! `TypeConversion::lookup` and kept in the relation cache, so converting a
 //! value never touches the syscache.
 
+use super::encoding::TextEncoding;
 use crate::datestyle;
 use crate::model::{ArrayValue, Value, ValueType};
 use crate::ondisk::{jsonb, numeric::Numeric, RenderedText};
@@ -97,16 +98,6 @@ pub struct TypeConversion {
     output: Box<pg_sys::FmgrInfo>,
     element: Option<(ElementStorage, Box<TypeConversion>)>,
 }
-
-/// Conversion context for one change: whether text needs converting to UTF-8.
-#[derive(Clone, Copy)]
-pub struct TextEncoding {
-    pub server_is_utf8: bool,
-}
-
-/// Text kept in the database encoding, not converted (the test_decoding
-/// format writes the database encoding, as test_decoding does).
-const AS_STORED: TextEncoding = TextEncoding { server_is_utf8: true };
 
 impl TypeConversion {
     /// Looks up how to convert values of `type_oid` (any type, domains included).
@@ -207,10 +198,10 @@ impl TypeConversion {
                 Kind::Float4 => Value::Float4(f32::from_bits(datum.value() as u32)),
                 Kind::Float8 => Value::Float8(f64::from_bits(datum.value() as u64)),
                 Kind::Numeric => Value::Numeric(self.numeric_text(datum, text, rendered)),
-                Kind::Text => Value::Text(server_to_utf8(varlena_bytes(datum), text)),
-                Kind::Name => Value::Text(server_to_utf8(CStr::from_ptr(datum.cast_mut_ptr()).to_bytes(), text)),
+                Kind::Text => Value::Text(text.to_utf8(varlena_bytes(datum), rendered)),
+                Kind::Name => Value::Text(text.to_utf8(CStr::from_ptr(datum.cast_mut_ptr()).to_bytes(), rendered)),
                 Kind::Bytea => Value::Bytea(varlena_bytes(datum)),
-                Kind::Json => Value::Json(server_to_utf8(varlena_bytes(datum), text)),
+                Kind::Json => Value::Json(text.to_utf8(varlena_bytes(datum), rendered)),
                 Kind::Jsonb => self.jsonb_value(datum, text, rendered),
                 Kind::Uuid => Value::Uuid(*(datum.cast_mut_ptr::<[u8; 16]>())),
                 Kind::Date => Value::Date(datum.value() as i32),
@@ -230,7 +221,7 @@ impl TypeConversion {
                     }
                 }
                 Kind::Array => self.convert_array(datum, text, rendered),
-                Kind::Other => Value::Other(self.output_text(datum, text)),
+                Kind::Other => Value::Other(self.output_text(datum, text, rendered)),
             }
         }
     }
@@ -252,32 +243,34 @@ impl TypeConversion {
             }
             let text: Option<&'a [u8]> = match self.kind {
                 Kind::Bool => Some(if datum.value() != 0 { b"t" } else { b"f" }),
-                Kind::Int2 | Kind::Int4 | Kind::Int8 | Kind::Oid => match self.convert(datum, AS_STORED, rendered) {
-                    Value::Int(number) | Value::BigInt(number) => print_into(rendered, |b| {
-                        b.extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
-                        true
-                    }),
-                    _ => None,
-                },
+                Kind::Int2 | Kind::Int4 | Kind::Int8 | Kind::Oid => {
+                    match self.convert(datum, TextEncoding::AS_STORED, rendered) {
+                        Value::Int(number) | Value::BigInt(number) => rendered.print(|b| {
+                            b.extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
+                            true
+                        }),
+                        _ => None,
+                    }
+                }
                 Kind::Text | Kind::Json => Some(varlena_bytes(datum)),
                 Kind::Name => Some(CStr::from_ptr(datum.cast_mut_ptr()).to_bytes()),
-                Kind::Numeric => Some(self.numeric_text(datum, AS_STORED, rendered).as_bytes()),
+                Kind::Numeric => Some(self.numeric_text(datum, TextEncoding::AS_STORED, rendered).as_bytes()),
                 Kind::Jsonb => {
                     let stored = varlena_bytes(datum);
-                    print_into(rendered, |b| jsonb::write(stored, b, jsonb::Style::JsonbOut).is_some())
+                    rendered.print(|b| jsonb::write(stored, b, jsonb::Style::JsonbOut).is_some())
                 }
-                Kind::Uuid => print_into(rendered, |b| {
+                Kind::Uuid => rendered.print(|b| {
                     crate::encode::json::push_uuid(b, &*datum.cast_mut_ptr::<[u8; 16]>());
                     true
                 }),
                 Kind::Date | Kind::Timestamp | Kind::TimestampTz
                     if pg_sys::DateStyle == pg_sys::USE_ISO_DATES as i32 =>
                 {
-                    print_into(rendered, |b| self.iso_datestyle_text(datum, b))
+                    rendered.print(|b| self.iso_datestyle_text(datum, b))
                 }
                 _ => None,
             };
-            Value::Other(text.unwrap_or_else(|| self.output_text(datum, AS_STORED)))
+            Value::Other(text.unwrap_or_else(|| self.output_text(datum, TextEncoding::AS_STORED, rendered)))
         }
     }
 
@@ -332,13 +325,13 @@ impl TypeConversion {
     }
 
     /// The type's text output, in UTF-8.
-    unsafe fn output_text<'a>(&self, datum: Datum, text: TextEncoding) -> &'a [u8] {
+    unsafe fn output_text<'a>(&self, datum: Datum, text: TextEncoding, rendered: &mut RenderedText) -> &'a [u8] {
         // SAFETY: `output` was set up by fmgr_info_cxt for this type; the
         // result is a palloc'd C string in the current memory context.
         unsafe {
             let fmgr = self.output.as_ref() as *const pg_sys::FmgrInfo as *mut pg_sys::FmgrInfo;
             let cstr = pg_sys::OutputFunctionCall(fmgr, datum);
-            server_to_utf8(CStr::from_ptr(cstr).to_bytes(), text)
+            text.to_utf8(CStr::from_ptr(cstr).to_bytes(), rendered)
         }
     }
 
@@ -352,12 +345,12 @@ impl TypeConversion {
         // lives in a buffer of `rendered`, untouched until its reset.
         unsafe {
             let printed = Numeric::parse(varlena_bytes(datum)).and_then(|numeric| {
-                print_into(rendered, |b| {
+                rendered.print(|b| {
                     numeric.write_text(b);
                     true
                 })
             });
-            std::str::from_utf8_unchecked(printed.unwrap_or_else(|| self.output_text(datum, text)))
+            std::str::from_utf8_unchecked(printed.unwrap_or_else(|| self.output_text(datum, text, rendered)))
         }
     }
 
@@ -371,14 +364,14 @@ impl TypeConversion {
         // SAFETY: a jsonb varlena (caller); the printed text lives in a
         // buffer of `rendered`, untouched until its reset.
         unsafe {
-            let printed = if text.server_is_utf8 {
-                print_into(rendered, |b| jsonb::write_compact(varlena_bytes(datum), b).is_some())
+            let printed = if text.is_utf8_as_stored() {
+                rendered.print(|b| jsonb::write_compact(varlena_bytes(datum), b).is_some())
             } else {
                 None
             };
             match printed {
                 Some(json) => Value::CompactJson(json),
-                None => Value::Json(self.output_text(datum, text)),
+                None => Value::Json(self.output_text(datum, text, rendered)),
             }
         }
     }
@@ -386,7 +379,7 @@ impl TypeConversion {
     unsafe fn convert_array<'a>(&self, datum: Datum, text: TextEncoding, rendered: &mut RenderedText) -> Value<'a> {
         let Some((storage, element)) = &self.element else {
             // SAFETY: forwarded caller guarantee.
-            return Value::Other(unsafe { self.output_text(datum, text) });
+            return Value::Other(unsafe { self.output_text(datum, text, rendered) });
         };
         // SAFETY: a valid array value; pg_detoast_datum returns an aligned,
         // untoasted copy (or the value itself) in the current context, and
@@ -437,18 +430,6 @@ impl TypeConversion {
     }
 }
 
-/// The text `print` writes into a buffer of `rendered`, or None if it
-/// declines (returns false).
-///
-/// # Safety
-/// The slice borrows the buffer with an unbounded lifetime: it must not be
-/// used after `rendered.reset()` (the end of the change).
-unsafe fn print_into<'a>(rendered: &mut RenderedText, print: impl FnOnce(&mut Vec<u8>) -> bool) -> Option<&'a [u8]> {
-    let buffer = rendered.next_buffer();
-    // SAFETY: the buffer is neither written nor freed until the reset (caller).
-    print(buffer).then(|| unsafe { std::slice::from_raw_parts(buffer.as_ptr(), buffer.len()) })
-}
-
 /// Whether a varlena Datum is an on-disk TOAST pointer: a value the UPDATE
 /// did not change, whose data is not in the WAL record.
 ///
@@ -484,31 +465,6 @@ pub(super) unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
             pg_sys::pg_detoast_datum_packed(ptr)
         };
         std::slice::from_raw_parts(pgrx::vardata_any(v) as *const u8, pgrx::varsize_any_exhdr(v))
-    }
-}
-
-/// Text from the database encoding to UTF-8 (a no-op in UTF8 databases).
-///
-/// # Safety
-/// Allocates the converted copy in the current memory context, which must
-/// outlive `'a`.
-pub unsafe fn server_to_utf8(bytes: &[u8], text: TextEncoding) -> &[u8] {
-    if text.server_is_utf8 || bytes.is_ascii() {
-        return bytes;
-    }
-    // SAFETY: pg_server_to_any reads `len` bytes and returns either the input
-    // pointer or a NUL-terminated palloc'd conversion.
-    unsafe {
-        let converted = pg_sys::pg_server_to_any(
-            bytes.as_ptr().cast(),
-            bytes.len() as i32,
-            pg_sys::pg_enc::PG_UTF8 as i32,
-        );
-        if converted as *const u8 == bytes.as_ptr() {
-            bytes
-        } else {
-            CStr::from_ptr(converted).to_bytes()
-        }
     }
 }
 

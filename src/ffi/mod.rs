@@ -3,7 +3,9 @@
 
 mod boundaries;
 mod callbacks;
+mod catalog;
 mod datum;
+mod encoding;
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;
 mod relcache;

@@ -5,7 +5,8 @@
 #[pgrx::pg_schema]
 mod tests {
     use crate::encode::json::JsonEncoder;
-    use crate::ffi::datum::{varlena_bytes, CanonicalOutputSettings, TextEncoding, TypeConversion};
+    use crate::ffi::datum::{varlena_bytes, CanonicalOutputSettings, TypeConversion};
+    use crate::ffi::encoding::TextEncoding;
     use crate::ffi::relcache::RelationCache;
     use crate::model::{ReplicaIdentity, Value};
     use crate::ondisk::jsonb::{self, Style};
@@ -15,7 +16,7 @@ mod tests {
     use pgrx::prelude::*;
     use std::ffi::CString;
 
-    const UTF8: TextEncoding = TextEncoding { server_is_utf8: true };
+    const UTF8: TextEncoding = TextEncoding::AS_STORED;
 
     /// Runs `SELECT <expr>` and renders the value with the JSON encoder.
     fn render_with(expr: &str, opts: &[(&'static str, Option<&'static str>)]) -> String {

@@ -2,11 +2,22 @@
 //! identity, built once per relation and dropped when PostgreSQL's relcache
 //! invalidates the relation (ALTER TABLE, REPLICA IDENTITY changes, ...).
 //!
-//! The invalidation callback never touches the cache itself (it may fire
-//! while the cache is borrowed, during a syscache lookup): it records relids
-//! in a process-local queue that the callbacks drain before each lookup.
+//! Names that live in other catalogs are invalidated too: a schema renamed
+//! (pg_namespace) or a column type renamed (pg_type) sends no relcache
+//! invalidation for the tables that use them.
+//!
+//! The invalidation callbacks never touch the cache itself (they may fire
+//! while the cache is borrowed, during a syscache lookup): they record what
+//! changed in a process-local queue that the callbacks drain before each lookup.
+//!
+//! Building an entry takes no lock on the table or its indexes (pgoutput's
+//! rule): a prepared transaction may hold ACCESS EXCLUSIVE on them (after
+//! CLUSTER, TRUNCATE, ALTER TABLE) while its changes are decoded, and a
+//! lock wait there blocks decoding until the transaction ends, which it
+//! cannot do while its own decoding waits.
 
-use super::datum::{server_to_utf8, TextEncoding, TypeConversion};
+use super::datum::TypeConversion;
+use super::encoding::TextEncoding;
 use crate::filters::TableFilter;
 use crate::idmap::IdMap;
 use crate::model::{ColumnMeta, RelationMeta, ReplicaIdentity};
@@ -24,6 +35,10 @@ pub struct CachedRelation {
     pub passes_table_filter: bool,
     /// Attributes in the descriptor the entry was built from.
     pub natts: usize,
+    /// Syscache hash values of the schema and the column types the names
+    /// came from, matched against their invalidations.
+    namespace_hash: u32,
+    type_hashes: Vec<u32>,
 }
 
 /// More queued relids than this and we just drop the whole cache.
@@ -33,6 +48,15 @@ const MAX_QUEUED_INVALIDATIONS: usize = 256;
 struct InvalidationQueue {
     all: bool,
     relids: Vec<Oid>,
+    /// Syscache hash values of changed pg_namespace / pg_type rows.
+    namespaces: Vec<u32>,
+    types: Vec<u32>,
+}
+
+impl InvalidationQueue {
+    fn is_full(&self) -> bool {
+        self.relids.len() + self.namespaces.len() + self.types.len() >= MAX_QUEUED_INVALIDATIONS
+    }
 }
 
 thread_local! {
@@ -49,13 +73,41 @@ unsafe extern "C-unwind" fn relcache_invalidated(_arg: pg_sys::Datum, relid: Oid
         return;
     }
     QUEUE.with_borrow_mut(|q| {
-        if relid == Oid::INVALID || q.relids.len() >= MAX_QUEUED_INVALIDATIONS {
+        if relid == Oid::INVALID || q.is_full() {
             q.all = true;
-            q.relids.clear();
         } else if !q.all && !q.relids.contains(&relid) {
             q.relids.push(relid);
         }
     });
+}
+
+/// pg_namespace and pg_type changes (hash value 0: every row).
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn syscache_invalidated(_arg: pg_sys::Datum, cacheid: i32, hashvalue: u32) {
+    if !SESSION_ACTIVE.get() {
+        return;
+    }
+    QUEUE.with_borrow_mut(|q| {
+        if hashvalue == 0 || q.is_full() {
+            q.all = true;
+        } else if !q.all {
+            let list = if cacheid == pg_sys::SysCacheIdentifier::NAMESPACEOID as i32 {
+                &mut q.namespaces
+            } else {
+                &mut q.types
+            };
+            if !list.contains(&hashvalue) {
+                list.push(hashvalue);
+            }
+        }
+    });
+}
+
+/// The syscache hash value of the row with this OID.
+unsafe fn syscache_hash(cache: pg_sys::SysCacheIdentifier::Type, oid: Oid) -> u32 {
+    let zero = pg_sys::Datum::from(0);
+    // SAFETY: hashes the key; no catalog access.
+    unsafe { pg_sys::GetSysCacheHashValue(cache as i32, pg_sys::Datum::from(oid), zero, zero, zero) }
 }
 
 type OidMap<V> = IdMap<Oid, V>;
@@ -77,9 +129,18 @@ impl RelationCache {
     /// `memory` must live as long as the cache (a child of the decoding context).
     pub unsafe fn new(memory: pg_sys::MemoryContext, tables: TableFilter) -> Self {
         if !CALLBACK_REGISTERED.get() {
-            // SAFETY: registering a static function; PostgreSQL keeps it for
+            // SAFETY: registering static functions; PostgreSQL keeps them for
             // the backend's life, hence once per process.
-            unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(relcache_invalidated), pg_sys::Datum::from(0)) };
+            unsafe {
+                let zero = pg_sys::Datum::from(0);
+                pg_sys::CacheRegisterRelcacheCallback(Some(relcache_invalidated), zero);
+                for cache in [
+                    pg_sys::SysCacheIdentifier::NAMESPACEOID,
+                    pg_sys::SysCacheIdentifier::TYPEOID,
+                ] {
+                    pg_sys::CacheRegisterSyscacheCallback(cache as i32, Some(syscache_invalidated), zero);
+                }
+            }
             CALLBACK_REGISTERED.set(true);
         }
         SESSION_ACTIVE.set(true);
@@ -100,6 +161,11 @@ impl RelationCache {
             } else {
                 for relid in &q.relids {
                     self.entries.remove(relid);
+                }
+                if !q.namespaces.is_empty() || !q.types.is_empty() {
+                    self.entries.retain(|_, e| {
+                        !q.namespaces.contains(&e.namespace_hash) && !e.type_hashes.iter().any(|t| q.types.contains(t))
+                    });
                 }
             }
             *q = InvalidationQueue::default();
@@ -154,18 +220,18 @@ unsafe fn database_name(text: TextEncoding) -> String {
     }
 }
 
-/// A name from the catalogs, converted to UTF-8.
+/// A name from the catalogs, converted to UTF-8 (never raising: see encoding.rs).
 unsafe fn catalog_name(name: *const std::ffi::c_char, text: TextEncoding) -> String {
     // SAFETY: `name` is a NUL-terminated catalog string.
-    unsafe { String::from_utf8_lossy(server_to_utf8(CStr::from_ptr(name).to_bytes(), text)).into_owned() }
+    unsafe { text.to_utf8_string(CStr::from_ptr(name).to_bytes()) }
 }
 
-unsafe fn attribute_bitmap(relation: pg_sys::Relation, kind: pg_sys::IndexAttrBitmapKind::Type) -> Vec<i32> {
-    // SAFETY: RelationGetIndexAttrBitmap returns a palloc'd copy (or NULL).
+/// Attribute numbers in a bitmap from the relcache, which is freed.
+unsafe fn bitmap_attnums(bitmap: *mut pg_sys::Bitmapset) -> Vec<i32> {
+    let mut attnums = Vec::new();
+    let mut member = -1;
+    // SAFETY: a palloc'd bitmap (or NULL, the empty set).
     unsafe {
-        let bitmap = pg_sys::RelationGetIndexAttrBitmap(relation, kind);
-        let mut attnums = Vec::new();
-        let mut member = -1;
         loop {
             member = pg_sys::bms_next_member(bitmap, member);
             if member < 0 {
@@ -174,6 +240,44 @@ unsafe fn attribute_bitmap(relation: pg_sys::Relation, kind: pg_sys::IndexAttrBi
             attnums.push(member + pg_sys::FirstLowInvalidHeapAttributeNumber);
         }
         pg_sys::bms_free(bitmap);
+    }
+    attnums
+}
+
+/// The replica identity key's columns, without locking the index
+/// (`RelationGetIdentityKeyBitmap`, which pgoutput uses for that reason;
+/// `RelationGetIndexAttrBitmap` opens every index with AccessShareLock).
+unsafe fn identity_key_attnums(relation: pg_sys::Relation) -> Vec<i32> {
+    // SAFETY: an open relation; the bitmap is a palloc'd copy (or NULL).
+    unsafe { bitmap_attnums(pg_sys::RelationGetIdentityKeyBitmap(relation)) }
+}
+
+/// The primary key's columns, read from the index's relcache entry without
+/// a lock, as `RelationGetIdentityKeyBitmap` reads the identity index.
+unsafe fn primary_key_attnums(relation: pg_sys::Relation) -> Vec<i32> {
+    // SAFETY: RelationGetPrimaryKeyIndex reads pg_index (catalog locks
+    // only); RelationIdGetRelation opens the index's relcache entry without
+    // a lock; rd_index is valid for an index and is read before the close.
+    unsafe {
+        let index_oid = pg_sys::RelationGetPrimaryKeyIndex(relation);
+        if index_oid == Oid::INVALID {
+            return Vec::new();
+        }
+        let index = pg_sys::RelationIdGetRelation(index_oid);
+        if index.is_null() {
+            return Vec::new();
+        }
+        let form = &*(*index).rd_index;
+        let keys = form.indnkeyatts.max(0) as usize;
+        let attnums = form
+            .indkey
+            .values
+            .as_slice(keys)
+            .iter()
+            .map(|a| *a as i32)
+            .filter(|a| *a != 0)
+            .collect();
+        pg_sys::RelationClose(index);
         attnums
     }
 }
@@ -242,8 +346,8 @@ unsafe fn build(
     // and catalog lookups run inside the decoding transaction.
     unsafe {
         let identity = replica_identity((*(*relation).rd_rel).relreplident);
-        let key_attnums = attribute_bitmap(relation, pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_IDENTITY_KEY);
-        let pk_attnums = attribute_bitmap(relation, pg_sys::IndexAttrBitmapKind::INDEX_ATTR_BITMAP_PRIMARY_KEY);
+        let key_attnums = identity_key_attnums(relation);
+        let pk_attnums = primary_key_attnums(relation);
         let (schema, table, sql_name) = relation_names(relation, text);
         let desc = (*relation).rd_att;
         let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
@@ -277,12 +381,21 @@ unsafe fn build(
             conversions.push(conversion);
         }
         let passes_table_filter = tables.passes(&meta.schema, &meta.table);
+        let type_hashes = attrs
+            .iter()
+            .map(|a| syscache_hash(pg_sys::SysCacheIdentifier::TYPEOID, a.atttypid))
+            .collect();
         CachedRelation {
             meta,
             attribute_index,
             conversions,
             passes_table_filter,
             natts: attrs.len(),
+            namespace_hash: syscache_hash(
+                pg_sys::SysCacheIdentifier::NAMESPACEOID,
+                (*(*relation).rd_rel).relnamespace,
+            ),
+            type_hashes,
         }
     }
 }

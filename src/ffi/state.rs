@@ -2,7 +2,8 @@
 //! dropped when PostgreSQL deletes the context (also on ERROR, when the
 //! shutdown callback is never called), through a memory-context reset callback.
 
-use super::datum::TextEncoding;
+use super::catalog::OriginCache;
+use super::encoding::{ServerEncoding, TextEncoding};
 use super::relcache::RelationCache;
 use crate::encode::{self, Encoder, Profile};
 use crate::idmap::IdMap;
@@ -16,7 +17,8 @@ pub struct DecodingState {
     pub options: Options,
     pub encoder: Box<dyn Encoder>,
     pub relations: RelationCache,
-    pub text: TextEncoding,
+    /// The database encoding and its conversion to UTF-8 (see `text`).
+    pub encoding: ServerEncoding,
     /// Reset after every change, so per-change allocations never pile up.
     pub change_memory: pg_sys::MemoryContext,
     /// The encoded message, reused across events.
@@ -37,8 +39,11 @@ pub struct DecodingState {
     pub skip_txn: bool,
     /// Between stream_start and stream_stop.
     pub in_stream: bool,
-    /// Replication origin id -> whether its changes pass the origin filter.
-    pub origin_passes: IdMap<u16, bool>,
+    /// Replication origin names and whether their changes pass the filter.
+    pub origins: OriginCache,
+    /// In a stream block: message LSN -> the subtransaction it was sent in
+    /// (the message callback is not told; see callbacks::message_subxid).
+    pub message_subxids: IdMap<u64, u32>,
     /// Changes filtered out since the last progress report.
     pub skipped_changes: u32,
     /// With skip-empty-xacts: a stream block's start held back until its
@@ -97,13 +102,12 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
         let encoder = encode::for_options(&options);
         let batch = Batch::new(&options);
         let profile = encoder.profile();
-        // The test_decoding format writes the database encoding, as test_decoding does.
-        let server_is_utf8 = profile.session_text || pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32;
         let state = Box::new(DecodingState {
             encoder,
             options,
             relations: RelationCache::new(cache_memory, tables),
-            text: TextEncoding { server_is_utf8 },
+            // The test_decoding format writes the database encoding, as test_decoding does.
+            encoding: ServerEncoding::new(profile.session_text, cache_memory),
             change_memory,
             out: Vec::with_capacity(1024),
             batch,
@@ -115,7 +119,8 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
             pending_open: None,
             skip_txn: false,
             in_stream: false,
-            origin_passes: IdMap::default(),
+            origins: OriginCache::new(),
+            message_subxids: IdMap::default(),
             skipped_changes: 0,
             pending_stream_start: None,
             stream_wrote: HashSet::new(),
@@ -218,6 +223,15 @@ pub unsafe fn write_message(ctx: *mut pg_sys::LogicalDecodingContext, out: &mut 
 }
 
 impl DecodingState {
+    /// How text becomes UTF-8 (the first call looks the conversion up).
+    ///
+    /// # Safety
+    /// From a decoding callback.
+    pub unsafe fn text(&mut self) -> TextEncoding {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { self.encoding.text() }
+    }
+
     /// Writes the event in `self.out` (see `Batch::write`).
     ///
     /// # Safety
@@ -227,11 +241,24 @@ impl DecodingState {
         unsafe { self.batch.write(ctx, &mut self.out) };
     }
 
-    /// Frees what one change allocated, and oversized buffers.
+    /// Frees what one change allocated, and a buffer one huge change grew:
+    /// memory is bounded per change, never kept for the session (a 500 MB
+    /// value must not leave 500 MB in a walsender for hours).
     pub fn end_of_change(&mut self) {
         // SAFETY: nothing borrowed from this context survives the change.
         unsafe { pg_sys::MemoryContextReset(self.change_memory) };
         self.rendered.reset();
+        self.release_oversized_buffers();
+    }
+
+    fn release_oversized_buffers(&mut self) {
+        if self.out.capacity() > MAX_RETAINED_BUFFER {
+            self.out = Vec::with_capacity(1024);
+        }
+        // Only an empty batch: events still waiting in it must be written.
+        if self.batch.buf.is_empty() && self.batch.buf.capacity() > MAX_RETAINED_BUFFER.max(self.batch.limit * 2) {
+            self.batch.buf = Vec::new();
+        }
     }
 
     /// Counts a change that a filter dropped; reports progress every
@@ -249,12 +276,6 @@ impl DecodingState {
     }
 
     pub fn end_of_transaction(&mut self) {
-        if self.out.capacity() > MAX_RETAINED_BUFFER {
-            self.out = Vec::with_capacity(1024);
-        }
-        // Only an empty batch: events still waiting in it must be written.
-        if self.batch.buf.is_empty() && self.batch.buf.capacity() > MAX_RETAINED_BUFFER.max(self.batch.limit * 2) {
-            self.batch.buf = Vec::new();
-        }
+        self.release_oversized_buffers();
     }
 }

@@ -1,6 +1,6 @@
 //! Reading decoded tuples into `Value`s.
 
-use super::datum::TextEncoding;
+use super::encoding::TextEncoding;
 use super::relcache::CachedRelation;
 use crate::model::Value;
 use crate::ondisk::RenderedText;
