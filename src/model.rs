@@ -60,6 +60,37 @@ pub enum Value<'a> {
     Other(&'a [u8]),
     /// An unchanged TOAST value: not in the WAL record, never detoasted.
     UnchangedToast,
+    /// A value left out because the event would pass PostgreSQL's 1 GB
+    /// message limit (see `omit_largest`): never written truncated.
+    Omitted,
+}
+
+impl Value<'_> {
+    /// Bytes the value holds (its text, bytes or elements): what leaving it
+    /// out saves, give or take the format's escaping.
+    pub fn size(&self) -> usize {
+        match self {
+            Value::Numeric(n) => n.len(),
+            Value::Text(b) | Value::Bytea(b) | Value::Json(b) | Value::CompactJson(b) | Value::Other(b) => b.len(),
+            Value::Array(array) => array.elements.iter().map(|e| e.size() + 1).sum(),
+            _ => 8,
+        }
+    }
+}
+
+/// Replaces the largest value of `rows` that is worth leaving out (1 MiB or
+/// more: small values cannot make an event pass 1 GB) with `Value::Omitted`,
+/// and returns its column index; None when no such value is left.
+pub fn omit_largest(rows: &mut [&mut Vec<Value<'_>>]) -> Option<usize> {
+    const WORTH_OMITTING: usize = 1 << 20;
+    let (row, column, _) = rows
+        .iter()
+        .enumerate()
+        .flat_map(|(r, values)| values.iter().enumerate().map(move |(c, v)| (r, c, v.size())))
+        .filter(|(_, _, size)| *size >= WORTH_OMITTING)
+        .max_by_key(|(_, _, size)| *size)?;
+    rows[row][column] = Value::Omitted;
+    Some(column)
 }
 
 /// An array with its dimensions (outermost first) and elements in row-major order.
@@ -272,6 +303,9 @@ pub struct Message<'a> {
     pub transactional: bool,
     pub prefix: &'a [u8],
     pub content: &'a [u8],
+    /// The content's size when it was left out (empty `content`): the event
+    /// would pass PostgreSQL's 1 GB message limit.
+    pub content_omitted: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -316,6 +350,21 @@ mod tests {
         assert_eq!(Lsn(0x16B3748).to_string(), "0/16B3748");
         assert_eq!(Lsn(0x1_0000_00FF).to_string(), "1/FF");
         assert_eq!(Lsn(0).to_string(), "0/0");
+    }
+
+    #[test]
+    fn the_largest_big_value_is_omitted_first() {
+        let big = vec![b'x'; 3 << 20];
+        let bigger = vec![b'y'; 5 << 20];
+        let mut old = vec![Value::Int(1), Value::Text(&big)];
+        let mut new = vec![Value::Int(1), Value::Bytea(&bigger), Value::Text(b"small")];
+        assert_eq!(omit_largest(&mut [&mut old, &mut new]), Some(1));
+        assert_eq!(new[1], Value::Omitted);
+        assert_eq!(omit_largest(&mut [&mut old, &mut new]), Some(1));
+        assert_eq!(old[1], Value::Omitted);
+        // Nothing of 1 MiB or more is left.
+        assert_eq!(omit_largest(&mut [&mut old, &mut new]), None);
+        assert_eq!(new[2], Value::Text(b"small"));
     }
 
     #[test]

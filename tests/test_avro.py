@@ -24,7 +24,7 @@ from crossformat import (README_CONSUMER_LINES, STREAMING_ENV, UNCHANGED, TypeCa
 from test_clients import current_lsn, recvlogical
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-FIXED = ["Transaction", "Stream", "Truncate", "Message", "SchemaEvent"]
+FIXED = ["Transaction", "Stream", "Truncate", "Message", "SchemaEvent", "OmittedMessage"]
 EPOCH = datetime.datetime(1970, 1, 1)
 EPOCH_UTC = EPOCH.replace(tzinfo=datetime.timezone.utc)
 MICRO = datetime.timedelta(microseconds=1)

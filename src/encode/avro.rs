@@ -36,6 +36,7 @@ pub(super) struct Fingerprints {
     pub(super) truncate: [u8; 8],
     pub(super) message: [u8; 8],
     pub(super) schema_event: [u8; 8],
+    pub(super) omitted_message: [u8; 8],
 }
 
 /// A relation's schema and where the session has announced it.
@@ -166,6 +167,7 @@ impl AvroEncoder {
                 truncate: fingerprint(avro_schema::TRUNCATE),
                 message: fingerprint(avro_schema::MESSAGE),
                 schema_event: fingerprint(avro_schema::SCHEMA_EVENT),
+                omitted_message: fingerprint(avro_schema::OMITTED_MESSAGE),
             },
             relations: IdMap::default(),
             announced_fingerprints: HashSet::new(),
@@ -201,10 +203,13 @@ impl AvroEncoder {
         };
         match (value, &plan.value_type) {
             (Value::Null, _) => long(out, 0),
-            (Value::UnchangedToast, _) => match plan.unchanged_branch {
+            // The `wal2any.Unchanged` enum: UNCHANGED_TOAST 0, OMITTED 1 (only
+            // variable-length columns have the branch, and only their values
+            // are large enough to be omitted).
+            (Value::UnchangedToast | Value::Omitted, _) => match plan.unchanged_branch {
                 Some(branch) => {
                     long(out, branch.into());
-                    long(out, 0);
+                    long(out, i64::from(*value == Value::Omitted));
                 }
                 None => long(out, 0),
             },

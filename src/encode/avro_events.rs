@@ -99,6 +99,16 @@ impl AvroEncoder {
     }
 
     fn message(&self, out: &mut Vec<u8>, at: EventPosition, message: &Message) {
+        if let Some(size) = message.content_omitted {
+            single_object(out, &self.fixed.omitted_message);
+            long(out, self.xid(at));
+            long(out, self.lsn(at.lsn.0));
+            long(out, at.subxid.into());
+            boolean(out, message.transactional);
+            string(out, message.prefix);
+            long(out, size as i64);
+            return;
+        }
         single_object(out, &self.fixed.message);
         long(out, self.xid(at));
         long(out, self.lsn(at.lsn.0));

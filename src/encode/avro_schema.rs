@@ -12,6 +12,7 @@ pub const STREAM: &str = include_str!("../../avro/Stream.avsc");
 pub const TRUNCATE: &str = include_str!("../../avro/Truncate.avsc");
 pub const MESSAGE: &str = include_str!("../../avro/Message.avsc");
 pub const SCHEMA_EVENT: &str = include_str!("../../avro/SchemaEvent.avsc");
+pub const OMITTED_MESSAGE: &str = include_str!("../../avro/OmittedMessage.avsc");
 
 /// A writer schema: its JSON and fingerprint (little-endian, as the
 /// single-object encoding carries it).
@@ -185,7 +186,7 @@ fn union(value_type: &ValueType, toastable: bool, unchanged_defined: &mut bool) 
         branches.push(if std::mem::replace(unchanged_defined, true) {
             "\"wal2any.Unchanged\"".into()
         } else {
-            r#"{"type":"enum","name":"Unchanged","namespace":"wal2any","symbols":["UNCHANGED_TOAST"]}"#.into()
+            r#"{"type":"enum","name":"Unchanged","namespace":"wal2any","symbols":["UNCHANGED_TOAST","OMITTED"]}"#.into()
         });
     }
     if let ValueType::Array(element) = value_type {

@@ -58,6 +58,7 @@ impl Consumer {
             avro_schema::TRUNCATE,
             avro_schema::MESSAGE,
             avro_schema::SCHEMA_EVENT,
+            avro_schema::OMITTED_MESSAGE,
         ] {
             schemas.insert(
                 WriterSchema::parse(avsc).unwrap().fingerprint,
@@ -352,6 +353,7 @@ fn fixed_events_decode_with_the_published_schemas() {
         transactional: true,
         prefix: b"p",
         content: b"\xff",
+        content_omitted: None,
     };
     let decoded = send(&mut enc, &mut consumer, &Event::Message { at, message: &message });
     assert_eq!(field(&decoded[0], "content"), &A::Bytes(vec![0xff]));
@@ -421,4 +423,40 @@ fn a_change_of_decimal_scale_changes_the_fingerprint_and_is_announced() {
         let decoded = send(&mut enc, &mut consumer, &event);
         assert_eq!(decoded.len(), 2, "each scale announces its schema");
     }
+}
+
+#[test]
+fn omitted_values_and_message_content_are_marked_never_empty() {
+    let relation = rel(
+        vec![col("id", ValueType::Int64, true), col("doc", ValueType::Text, false)],
+        1,
+    );
+    let values = [Value::BigInt(1), Value::Omitted];
+    let (mut enc, mut consumer) = (encoder(&[]), Consumer::new());
+    let event = Event::Change {
+        at: EventPosition::default(),
+        relation: &relation,
+        change: RowChange::Insert { new: &values },
+    };
+    let decoded = send(&mut enc, &mut consumer, &event);
+    let A::Record(after) = union_value(field(&decoded[1], "after")) else {
+        panic!()
+    };
+    assert_eq!(union_value(&after[1].1), &A::Enum(1, "OMITTED".into()));
+    let message = Message {
+        transactional: true,
+        prefix: b"p",
+        content: b"",
+        content_omitted: Some(1 << 30),
+    };
+    let decoded = send(
+        &mut enc,
+        &mut consumer,
+        &Event::Message {
+            at: EventPosition::default(),
+            message: &message,
+        },
+    );
+    assert_eq!(field(&decoded[0], "content_size"), &A::Long(1 << 30));
+    assert_eq!(field(&decoded[0], "prefix"), &A::String("p".into()));
 }

@@ -157,19 +157,29 @@ fn escaped_key(name: &str) -> Box<[u8]> {
 struct RowName {
     row: &'static str,
     unchanged_toast: &'static str,
+    omitted: &'static str,
     json_null: &'static str,
 }
 
 const NEW: RowName = RowName {
     row: "new",
     unchanged_toast: "unchanged_toast",
+    omitted: "omitted",
     json_null: "json_null",
 };
 const KEY: RowName = RowName {
     row: "key",
     unchanged_toast: "key_unchanged_toast",
+    omitted: "key_omitted",
     json_null: "key_json_null",
 };
+
+/// Which values a row left out.
+#[derive(Default)]
+struct LeftOut {
+    unchanged: bool,
+    omitted: bool,
+}
 
 /// Whether a column's values can be json/jsonb (or arrays of them).
 fn holds_json(value_type: &ValueType) -> bool {
@@ -282,6 +292,8 @@ impl JsonEncoder {
                 Some(p) => push_string(out, p.as_bytes()),
                 None => out.extend_from_slice(b"null"),
             },
+            // Rows leave omitted values out (listed in `omitted`).
+            Value::Omitted => out.extend_from_slice(b"null"),
         }
     }
 
@@ -372,12 +384,18 @@ impl JsonEncoder {
     }
 
     /// Writes `{"col":value,...}` for the chosen columns, leaving out
-    /// unchanged TOAST values unless a placeholder is set, and notes the
-    /// JSON Pointers of json/jsonb values that are the JSON literal null in
-    /// `self.json_nulls`; returns whether any value was left out or replaced.
-    fn push_row(&self, out: &mut Vec<u8>, rel: &RelationMeta, values: &[Value], pick: fn(&ColumnMeta) -> bool) -> bool {
+    /// unchanged TOAST values unless a placeholder is set and omitted
+    /// values, and notes the JSON Pointers of json/jsonb values that are
+    /// the JSON literal null in `self.json_nulls`; returns what was left out.
+    fn push_row(
+        &self,
+        out: &mut Vec<u8>,
+        rel: &RelationMeta,
+        values: &[Value],
+        pick: fn(&ColumnMeta) -> bool,
+    ) -> LeftOut {
         let mut f = Fields::open(out);
-        let mut any_unchanged = false;
+        let mut left_out = LeftOut::default();
         let mut cache = self.column_keys.borrow_mut();
         let keys = cache.entry(rel.oid).or_default();
         if keys.0 != rel.version || keys.1.len() != rel.columns.len() {
@@ -387,11 +405,18 @@ impl JsonEncoder {
         json_nulls.clear();
         let columns = rel.columns.iter().zip(values).zip(keys.1.iter());
         for ((column, value), key) in columns.filter(|((c, _), _)| pick(c)) {
-            if matches!(value, Value::UnchangedToast) {
-                any_unchanged = true;
-                if self.options.unchanged_toast_placeholder.is_none() {
+            match value {
+                Value::UnchangedToast => {
+                    left_out.unchanged = true;
+                    if self.options.unchanged_toast_placeholder.is_none() {
+                        continue;
+                    }
+                }
+                Value::Omitted => {
+                    left_out.omitted = true;
                     continue;
                 }
+                _ => {}
             }
             if holds_json(&column.value_type) {
                 note_json_nulls(&mut json_nulls, &column.name, value);
@@ -400,24 +425,22 @@ impl JsonEncoder {
             self.push_value(out, value);
         }
         f.close();
-        any_unchanged
+        left_out
     }
 
-    fn push_unchanged_list(
+    /// `"name":[...]`: the chosen columns whose value is `marker`.
+    fn push_column_list(
         f: &mut Fields,
         name: &'static str,
         rel: &RelationMeta,
         values: &[Value],
         pick: fn(&ColumnMeta) -> bool,
+        marker: Value,
     ) {
         let out = f.key(name);
         out.push(b'[');
-        let unchanged = rel
-            .columns
-            .iter()
-            .zip(values)
-            .filter(|(c, v)| pick(c) && **v == Value::UnchangedToast);
-        for (i, (col, _)) in unchanged.enumerate() {
+        let listed = rel.columns.iter().zip(values).filter(|(c, v)| pick(c) && **v == marker);
+        for (i, (col, _)) in listed.enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -426,7 +449,8 @@ impl JsonEncoder {
         out.push(b']');
     }
 
-    /// A row (`new` or `key`), then its `*unchanged_toast` and `*json_null` lists.
+    /// A row (`new` or `key`), then its `*unchanged_toast`, `*omitted` and
+    /// `*json_null` lists.
     fn row_field(
         &self,
         f: &mut Fields,
@@ -435,8 +459,12 @@ impl JsonEncoder {
         values: &[Value],
         pick: fn(&ColumnMeta) -> bool,
     ) {
-        if self.push_row(f.key(name.row), rel, values, pick) {
-            Self::push_unchanged_list(f, name.unchanged_toast, rel, values, pick);
+        let left_out = self.push_row(f.key(name.row), rel, values, pick);
+        if left_out.unchanged {
+            Self::push_column_list(f, name.unchanged_toast, rel, values, pick, Value::UnchangedToast);
+        }
+        if left_out.omitted {
+            Self::push_column_list(f, name.omitted, rel, values, pick, Value::Omitted);
         }
         let json_nulls = self.json_nulls.borrow();
         if !json_nulls.is_empty() {
@@ -544,7 +572,10 @@ impl JsonEncoder {
         self.position(&mut f, at);
         f.bool("transactional", message.transactional);
         f.string("prefix", message.prefix);
-        if std::str::from_utf8(message.content).is_ok() {
+        if let Some(size) = message.content_omitted {
+            f.raw("content", b"null");
+            f.uint("content_omitted", size as u64);
+        } else if std::str::from_utf8(message.content).is_ok() {
             f.string("content", message.content);
         } else {
             push_base64(f.key("content"), message.content);

@@ -307,6 +307,7 @@ fn truncate_and_messages() {
         transactional: false,
         prefix: b"p",
         content: b"hello\x01",
+        content_omitted: None,
     };
     let got = encode(
         &mut encoder(&[]),
@@ -323,6 +324,7 @@ fn truncate_and_messages() {
         transactional: true,
         prefix: b"bin",
         content: &[0xff, 0x00, 0x10, 0x80],
+        content_omitted: None,
     };
     let got = encode(
         &mut encoder(&[]),
@@ -458,4 +460,30 @@ fn json_null_documents_are_told_apart_from_sql_null_by_pointers() {
     ];
     let got = encode(&mut encoder(&[]), &change(&r, RowChange::Insert { new: &plain }));
     assert!(got.get("json_null").is_none(), "{got}");
+}
+
+#[test]
+fn omitted_values_and_message_content_are_listed_not_written_empty() {
+    let r = rel(ReplicaIdentity::Full);
+    let old = [Value::BigInt(1), Value::Text(b"a"), Value::Omitted];
+    let new = [Value::BigInt(1), Value::Omitted, Value::UnchangedToast];
+    let update = RowChange::Update {
+        key: RowKey::Old(&old),
+        new: &new,
+    };
+    let got = encode(&mut encoder(&[("include-xids", Some("0"))]), &change(&r, update));
+    assert_eq!(got["new"], json!({"id": 1}));
+    assert_eq!(got["omitted"], json!(["name"]));
+    assert_eq!(got["unchanged_toast"], json!(["doc"]));
+    assert_eq!(got["key"], json!({"id": 1, "name": "a"}));
+    assert_eq!(got["key_omitted"], json!(["doc"]));
+    let message = Message {
+        transactional: true,
+        prefix: b"p",
+        content: b"",
+        content_omitted: Some(1 << 30),
+    };
+    let at = EventPosition::default();
+    let got = encode(&mut encoder(&[]), &Event::Message { at, message: &message });
+    assert_eq!((&got["content"], &got["content_omitted"]), (&J::Null, &json!(1 << 30)));
 }

@@ -78,6 +78,7 @@ fn value_body(out: &mut Vec<u8>, value: &Value) {
         }),
         Value::Array(a) => wire::message(out, f::VALUE_ARRAY, |o| array_body(o, a)),
         Value::UnchangedToast => wire::uint_always(out, f::VALUE_UNCHANGED_TOAST, 1),
+        Value::Omitted => wire::uint_always(out, f::VALUE_OMITTED, 1),
     }
 }
 
@@ -258,6 +259,11 @@ impl ProtobufEncoder {
             if !message.content.is_empty() {
                 wire::bytes_always(o, f::LOGICAL_MESSAGE_CONTENT, message.content);
             }
+            wire::uint(
+                o,
+                f::LOGICAL_MESSAGE_CONTENT_OMITTED,
+                message.content_omitted.unwrap_or(0) as u64,
+            );
         });
         self.position(out, at);
     }

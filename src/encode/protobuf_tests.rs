@@ -325,6 +325,7 @@ fn transactions_streams_truncate_and_messages() {
         transactional: false,
         prefix: b"p",
         content: b"\xff\x00",
+        content_omitted: None,
     };
     let decoded = messages(&mut enc, &Event::Message { at, message: &message });
     let Some(E::Message(m)) = &decoded[0].event else {
@@ -365,4 +366,27 @@ fn framing_makes_concatenated_output_splittable() {
         let expected_separator = if separator.is_empty() { 0 } else { 10 };
         assert!(events.iter().all(|e| e.record_separator == expected_separator));
     }
+}
+
+#[test]
+fn omitted_values_and_message_content_are_marked() {
+    let relation = rel(ReplicaIdentity::Default, 1);
+    let values = [Value::BigInt(1), Value::Omitted, Value::Null];
+    let decoded = messages(&mut encoder(&[]), &insert(&relation, &values, EventPosition::default()));
+    let Some(E::Insert(change)) = &decoded[1].event else {
+        panic!("{decoded:?}")
+    };
+    assert_eq!(kinds(change.new.as_ref().unwrap())[1], K::Omitted(true));
+    let message = Message {
+        transactional: true,
+        prefix: b"p",
+        content: b"",
+        content_omitted: Some(1 << 30),
+    };
+    let at = EventPosition::default();
+    let decoded = messages(&mut encoder(&[]), &Event::Message { at, message: &message });
+    let Some(E::Message(m)) = &decoded[0].event else {
+        panic!()
+    };
+    assert_eq!((m.content.len(), m.content_omitted), (0, 1 << 30));
 }

@@ -6,7 +6,9 @@ use super::datum::CanonicalOutputSettings;
 use super::relcache::CachedRelation;
 use super::state::{self, recycle, DecodingState};
 use super::tuple::{read_tuple, DeformBuffers};
-use crate::model::{Event, EventPosition, Lsn, Message, RowChange, RowKey, Truncate};
+use crate::model::{
+    omit_largest, Event, EventPosition, Lsn, Message, RelationMeta, RowChange, RowKey, Truncate, Value,
+};
 use pgrx::pg_sys::{
     self, LogicalDecodingContext as Ctx, ReorderBufferChangeType as ChangeType, ReorderBufferTXN as Txn,
 };
@@ -86,6 +88,85 @@ unsafe fn message_subxid(state: &mut DecodingState, txn: *mut Txn, lsn: pg_sys::
     // SAFETY: as above.
     unsafe { index_message_subxids(state, txn) };
     state.message_subxids.get(&lsn).copied().unwrap_or(0)
+}
+
+/// The largest event written as one message: PostgreSQL's strings stay
+/// below MaxAllocSize (1 GB - 1), and the walsender adds a 25-byte header;
+/// 64 kB to spare. An event past it would raise an ERROR at every retry.
+const MAX_MESSAGE_BYTES: usize = (1 << 30) - 1 - (64 << 10);
+
+/// Where an UPDATE or DELETE finds its key (see `RowKey`).
+#[derive(Clone, Copy)]
+enum KeySource {
+    Missing,
+    Old,
+    New,
+}
+
+/// What a change's event is made of, so it can be built again from its
+/// values (see `omit_until_it_fits`).
+#[derive(Clone, Copy)]
+struct RowShape {
+    action: ChangeType::Type,
+    has_new: bool,
+    key: KeySource,
+}
+
+impl RowShape {
+    fn event<'e, 'a>(
+        self,
+        at: EventPosition,
+        relation: &'e RelationMeta,
+        new: &'e [Value<'a>],
+        old: &'e [Value<'a>],
+    ) -> Option<Event<'e, 'a>> {
+        let key = match self.key {
+            KeySource::Missing => RowKey::Missing,
+            KeySource::Old => RowKey::Old(old),
+            KeySource::New => RowKey::New(new),
+        };
+        let change = match self.action {
+            ChangeType::REORDER_BUFFER_CHANGE_INSERT if self.has_new => RowChange::Insert { new },
+            ChangeType::REORDER_BUFFER_CHANGE_UPDATE if self.has_new => RowChange::Update { key, new },
+            ChangeType::REORDER_BUFFER_CHANGE_DELETE => RowChange::Delete { key },
+            _ => return None,
+        };
+        Some(Event::Change { at, relation, change })
+    }
+}
+
+/// The encoded change in `state.out` passed `MAX_MESSAGE_BYTES`: leaves
+/// out its largest values (`Value::Omitted`, listed by every format) until
+/// it fits, and says so in the server log. Never an ERROR, never a
+/// truncated message.
+fn omit_until_it_fits<'a>(
+    state: &mut DecodingState,
+    shape: RowShape,
+    at: EventPosition,
+    relation: &RelationMeta,
+    new: &mut Vec<Value<'a>>,
+    old: &mut Vec<Value<'a>>,
+) {
+    let encoded = state.out.len();
+    let mut omitted = Vec::new();
+    while state.out.len() > MAX_MESSAGE_BYTES {
+        let Some(column) = omit_largest(&mut [&mut *new, &mut *old]) else {
+            break;
+        };
+        omitted.push(relation.columns[column].name.as_str());
+        state.out.clear();
+        if let Some(event) = shape.event(at, relation, new, old) {
+            state.encoder.encode(&event, &mut state.out);
+        }
+    }
+    pgrx::warning!(
+        "wal2any: the change to {} at {} encodes to {} bytes, more than a message can hold ({}): {} left out (listed as omitted)",
+        relation.sql_name,
+        at.lsn,
+        encoded,
+        MAX_MESSAGE_BYTES,
+        omitted.join(", ")
+    );
 }
 
 /// Which tuples a change carries (either may be NULL).
@@ -212,41 +293,34 @@ unsafe fn emit_change(
             }
         }
         let key = if !cached.meta.has_identity_key() {
-            RowKey::Missing
+            KeySource::Missing
         } else if !old_tuple.is_null() {
-            RowKey::Old(&old_values)
+            KeySource::Old
         } else if action == ChangeType::REORDER_BUFFER_CHANGE_UPDATE && !new_tuple.is_null() {
             // DEFAULT/INDEX identity logs no old key when the key is unchanged.
-            RowKey::New(&new_values)
+            KeySource::New
         } else {
-            RowKey::Missing
+            KeySource::Missing
         };
-        let row_change = match action {
-            ChangeType::REORDER_BUFFER_CHANGE_INSERT if !new_tuple.is_null() => {
-                Some(RowChange::Insert { new: &new_values })
-            }
-            ChangeType::REORDER_BUFFER_CHANGE_UPDATE if !new_tuple.is_null() => {
-                Some(RowChange::Update { key, new: &new_values })
-            }
-            ChangeType::REORDER_BUFFER_CHANGE_DELETE => Some(RowChange::Delete { key }),
-            _ => None,
+        let shape = RowShape {
+            action,
+            has_new: !new_tuple.is_null(),
+            key,
         };
-        if let Some(row_change) = row_change {
-            let at = EventPosition {
-                xid: (*txn).xid.into_inner(),
-                lsn: Lsn((*change).lsn),
-                streamed: state.in_stream,
-                subxid: streamed_subxid(state.in_stream, txn, change),
-            };
-            let event = Event::Change {
-                at,
-                relation: &cached.meta,
-                change: row_change,
-            };
+        let at = EventPosition {
+            xid: (*txn).xid.into_inner(),
+            lsn: Lsn((*change).lsn),
+            streamed: state.in_stream,
+            subxid: streamed_subxid(state.in_stream, txn, change),
+        };
+        if let Some(event) = shape.event(at, &cached.meta, &new_values, &old_values) {
             if state.encoder.preamble(&event, &mut state.out) {
                 state.batch.write(ctx, &mut state.out);
             }
             state.encoder.encode(&event, &mut state.out);
+            if state.out.len() > MAX_MESSAGE_BYTES {
+                omit_until_it_fits(state, shape, at, &cached.meta, &mut new_values, &mut old_values);
+            }
             state.batch.write(ctx, &mut state.out);
         }
         state.new_values = recycle(new_values);
@@ -338,26 +412,40 @@ pub unsafe extern "C-unwind" fn message(
             std::slice::from_raw_parts(content as *const u8, size)
         };
         let text = state.text();
-        let message = Message {
+        let mut message = Message {
             transactional,
             prefix: text.to_utf8(prefix, &mut state.rendered),
             content,
+            content_omitted: None,
         };
         let streamed = transactional && state.in_stream;
         let subxid = if streamed { message_subxid(state, txn, lsn) } else { 0 };
-        emit(
-            state,
-            ctx,
-            &Event::Message {
-                at: EventPosition {
-                    xid,
-                    lsn: Lsn(lsn),
-                    streamed,
-                    subxid,
-                },
-                message: &message,
-            },
-        );
+        let at = EventPosition {
+            xid,
+            lsn: Lsn(lsn),
+            streamed,
+            subxid,
+        };
+        state
+            .encoder
+            .encode(&Event::Message { at, message: &message }, &mut state.out);
+        if state.out.len() > MAX_MESSAGE_BYTES {
+            // The content cannot be sent: say so rather than ERROR forever.
+            pgrx::warning!(
+                "wal2any: the logical message at {} encodes to {} bytes, more than a message can hold ({}): its content of {} bytes is left out",
+                at.lsn,
+                state.out.len(),
+                MAX_MESSAGE_BYTES,
+                content.len()
+            );
+            message.content = &[];
+            message.content_omitted = Some(content.len());
+            state.out.clear();
+            state
+                .encoder
+                .encode(&Event::Message { at, message: &message }, &mut state.out);
+        }
+        state.write_out(ctx);
         if !transactional {
             state.batch.flush(ctx);
         }

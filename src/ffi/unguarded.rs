@@ -49,7 +49,13 @@ pub unsafe fn heap_deform_tuple(
 /// # Safety
 /// `ctx` must be the decoding context of a running callback.
 pub unsafe fn write_message(ctx: *mut pg_sys::LogicalDecodingContext, bytes: &[u8]) {
-    let (data, len) = (bytes.as_ptr() as *const c_char, bytes.len() as c_int);
+    // Events are kept below 1 GB by the callbacks (MAX_MESSAGE_BYTES); a
+    // length past c_int is never cut to its low bits.
+    let Ok(len) = c_int::try_from(bytes.len()) else {
+        pgrx::warning!("wal2any: a message of {} bytes cannot be written", bytes.len());
+        return;
+    };
+    let data = bytes.as_ptr() as *const c_char;
     // SAFETY: the PrepareWrite/append/Write sequence every output plugin
     // uses; ctx->out is the StringInfo that PrepareWrite set up. The closure
     // makes C calls only, so a longjmp out of it skips no destructor.
