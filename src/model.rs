@@ -147,11 +147,14 @@ pub struct ColumnMeta {
     pub name: String,
     /// SQL type name, with type modifier (`character varying(20)`).
     pub type_name: String,
-    /// SQL type name without type modifier.
-    pub type_name_no_typmod: String,
+    /// SQL type name without type modifier, in the output's text encoding
+    /// (see `sql_name`).
+    pub type_name_no_typmod: Vec<u8>,
     pub type_oid: u32,
-    /// The name as SQL writes it (`quote_identifier`), for the test_decoding format.
-    pub sql_name: String,
+    /// The name as SQL writes it (`quote_identifier`), for the test_decoding
+    /// format, in the output's text encoding: the database encoding for that
+    /// format (as test_decoding writes it), UTF-8 for the others.
+    pub sql_name: Vec<u8>,
     /// Part of the replica identity key (with FULL, every column is).
     pub is_key: bool,
     pub is_primary_key: bool,
@@ -167,8 +170,9 @@ pub struct RelationMeta {
     pub table: String,
     pub identity: ReplicaIdentity,
     pub columns: Vec<ColumnMeta>,
-    /// `schema.table` as SQL writes it (`quote_qualified_identifier`).
-    pub sql_name: String,
+    /// `schema.table` as SQL writes it (`quote_qualified_identifier`), in
+    /// the output's text encoding (see `ColumnMeta::sql_name`).
+    pub sql_name: Vec<u8>,
     /// Different after every rebuild of the cached entry (an invalidation:
     /// ALTER TABLE, REPLICA IDENTITY, ...): formats that describe a relation
     /// once (Protobuf's relation message) describe it again.
@@ -371,9 +375,9 @@ mod tests {
     fn identity_key_presence() {
         let col = |is_key| ColumnMeta {
             name: "c".into(),
-            sql_name: "c".into(),
+            sql_name: b"c".to_vec(),
             type_name: "integer".into(),
-            type_name_no_typmod: "integer".into(),
+            type_name_no_typmod: b"integer".to_vec(),
             type_oid: 23,
             is_key,
             is_primary_key: is_key,
@@ -386,7 +390,7 @@ mod tests {
             table: "t".into(),
             identity: ReplicaIdentity::Default,
             columns: vec![col(false)],
-            sql_name: "s.t".into(),
+            sql_name: b"s.t".to_vec(),
             version: 1,
             database: "db".into(),
         };

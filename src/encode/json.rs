@@ -494,11 +494,11 @@ impl JsonEncoder {
             let mut types = Fields::open(f.key("types"));
             for col in &rel.columns {
                 let name = if self.options.include_typmod {
-                    &col.type_name
+                    col.type_name.as_bytes()
                 } else {
                     &col.type_name_no_typmod
                 };
-                push_string(types.data_key(&col.name), name.as_bytes());
+                push_string(types.data_key(&col.name), name);
             }
             types.close();
         }

@@ -7,9 +7,9 @@ fn col(name: &str, type_name: &str, oid: u32, is_key: bool) -> ColumnMeta {
     ColumnMeta {
         name: name.into(),
         type_name: type_name.into(),
-        type_name_no_typmod: type_name.split('(').next().unwrap().into(),
+        type_name_no_typmod: type_name.split('(').next().unwrap().as_bytes().to_vec(),
         type_oid: oid,
-        sql_name: name.into(),
+        sql_name: name.as_bytes().to_vec(),
         is_key,
         is_primary_key: is_key,
         value_type: crate::model::ValueType::Other,
@@ -23,7 +23,7 @@ fn rel(identity: ReplicaIdentity) -> RelationMeta {
         schema: "public".into(),
         table: "Mixed \"Case\"".into(),
         identity,
-        sql_name: "public.\"Mixed \"\"Case\"\"\"".into(),
+        sql_name: b"public.\"Mixed \"\"Case\"\"\"".to_vec(),
         columns: vec![
             col("id", "bigint", 20, true),
             col("name", "character varying(20)", 1043, false),

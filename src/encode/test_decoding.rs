@@ -90,9 +90,9 @@ fn push_tuple(out: &mut Vec<u8>, relation: &RelationMeta, values: &[Value], skip
             continue;
         }
         out.push(b' ');
-        out.extend_from_slice(column.sql_name.as_bytes());
+        out.extend_from_slice(&column.sql_name);
         out.push(b'[');
-        out.extend_from_slice(column.type_name_no_typmod.as_bytes());
+        out.extend_from_slice(&column.type_name_no_typmod);
         out.extend_from_slice(b"]:");
         push_value(out, column, value);
     }
@@ -177,7 +177,7 @@ impl TestDecodingEncoder {
 
     fn change(&self, out: &mut Vec<u8>, relation: &RelationMeta, change: &RowChange) {
         out.extend_from_slice(b"table ");
-        out.extend_from_slice(relation.sql_name.as_bytes());
+        out.extend_from_slice(&relation.sql_name);
         out.push(b':');
         match *change {
             RowChange::Insert { new } => {
@@ -209,7 +209,7 @@ impl TestDecodingEncoder {
             if i > 0 {
                 out.extend_from_slice(b", ");
             }
-            out.extend_from_slice(relation.sql_name.as_bytes());
+            out.extend_from_slice(&relation.sql_name);
         }
         out.extend_from_slice(b": TRUNCATE:");
         if truncate.restart_identity {

@@ -2,7 +2,7 @@
 //! tuple is the key) and hand events to the encoder, which decides *how*.
 
 use super::boundaries::{emit, flush_pending_open, flush_pending_stream_start};
-use super::datum::CanonicalOutputSettings;
+use super::canonical::{CanonicalOutputSettings, PinnedSearchPath};
 use super::relcache::CachedRelation;
 use super::state::{self, recycle, DecodingState};
 use super::tuple::{read_tuple, DeformBuffers};
@@ -161,7 +161,7 @@ fn omit_until_it_fits<'a>(
     }
     pgrx::warning!(
         "wal2any: the change to {} at {} encodes to {} bytes, more than a message can hold ({}): {} left out (listed as omitted)",
-        relation.sql_name,
+        String::from_utf8_lossy(&relation.sql_name),
         at.lsn,
         encoded,
         MAX_MESSAGE_BYTES,
@@ -252,9 +252,12 @@ pub unsafe extern "C-unwind" fn change(
         let old_context = pg_sys::MemoryContextSwitchTo(state.change_memory);
         // Typed values print the same whatever the session set; the
         // test_decoding format prints as the session does.
-        let settings = (!state.profile.session_text).then(|| CanonicalOutputSettings::apply(state.utc));
+        let typed = !state.profile.session_text;
+        let settings = typed.then(|| CanonicalOutputSettings::apply(state.utc));
+        let pinned = (typed && (*cached).calls_output_functions).then(|| PinnedSearchPath::apply());
         // SAFETY: see `wanted_relation`; nothing below calls the cache's `get`.
         emit_change(state, ctx, txn, &*cached, (*relation).rd_att, change);
+        drop(pinned);
         drop(settings);
         pg_sys::MemoryContextSwitchTo(old_context);
         state.end_of_change();

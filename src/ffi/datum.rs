@@ -171,6 +171,16 @@ impl TypeConversion {
         }
     }
 
+    /// Whether converting a value runs the type's output function, whose
+    /// text may depend on search_path (reg* types, composites of them).
+    pub fn calls_output_function(&self) -> bool {
+        match (&self.kind, &self.element) {
+            (Kind::Other, _) | (Kind::Array, None) => true,
+            (_, Some((_, element))) => element.calls_output_function(),
+            _ => false,
+        }
+    }
+
     /// Whether values can be unchanged TOAST (variable-length types).
     pub fn toastable(&self) -> bool {
         self.type_len == -1
@@ -465,69 +475,5 @@ pub(super) unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
             pg_sys::pg_detoast_datum_packed(ptr)
         };
         std::slice::from_raw_parts(pgrx::vardata_any(v) as *const u8, pgrx::varsize_any_exhdr(v))
-    }
-}
-
-extern "C" {
-    /// utils/bytea.h (not in pgrx's bindings): 0 = escape, 1 = hex.
-    static mut bytea_output: std::ffi::c_int;
-}
-const BYTEA_OUTPUT_HEX: std::ffi::c_int = 1;
-
-/// Pins the settings that change types' text output (DateStyle, TimeZone,
-/// IntervalStyle, extra_float_digits, bytea_output) to fixed values while a
-/// change is converted, so output functions of ranges, composites and
-/// geometric types print the same whatever the session set, and restores
-/// them on drop (also when an ERROR unwinds through the callback).
-pub struct CanonicalOutputSettings {
-    date_style: std::ffi::c_int,
-    date_order: std::ffi::c_int,
-    interval_style: std::ffi::c_int,
-    extra_float_digits: std::ffi::c_int,
-    bytea_output: std::ffi::c_int,
-    timezone: *mut pg_sys::pg_tz,
-}
-
-impl CanonicalOutputSettings {
-    /// # Safety
-    /// Backend-global variables: call from the backend's thread, and keep
-    /// the guard for the duration of the conversions only. `utc` may be NULL.
-    pub unsafe fn apply(utc: *mut pg_sys::pg_tz) -> Self {
-        // SAFETY: plain reads and writes of PostgreSQL's GUC variables; the
-        // backend is single-threaded.
-        unsafe {
-            let saved = CanonicalOutputSettings {
-                date_style: pg_sys::DateStyle,
-                date_order: pg_sys::DateOrder,
-                interval_style: pg_sys::IntervalStyle,
-                extra_float_digits: pg_sys::extra_float_digits,
-                bytea_output,
-                timezone: pg_sys::session_timezone,
-            };
-            pg_sys::DateStyle = pg_sys::USE_ISO_DATES as i32;
-            pg_sys::DateOrder = pg_sys::DATEORDER_YMD as i32;
-            pg_sys::IntervalStyle = pg_sys::INTSTYLE_ISO_8601 as i32;
-            // 1 = shortest text that reads back as the same float (PostgreSQL 12+).
-            pg_sys::extra_float_digits = 1;
-            bytea_output = BYTEA_OUTPUT_HEX;
-            if !utc.is_null() {
-                pg_sys::session_timezone = utc;
-            }
-            saved
-        }
-    }
-}
-
-impl Drop for CanonicalOutputSettings {
-    fn drop(&mut self) {
-        // SAFETY: restores the values read in `apply`.
-        unsafe {
-            pg_sys::DateStyle = self.date_style;
-            pg_sys::DateOrder = self.date_order;
-            pg_sys::IntervalStyle = self.interval_style;
-            pg_sys::extra_float_digits = self.extra_float_digits;
-            bytea_output = self.bytea_output;
-            pg_sys::session_timezone = self.timezone;
-        }
     }
 }

@@ -89,6 +89,20 @@ impl TextEncoding {
         }
     }
 
+    /// `bytes` in the output's text encoding: as stored for `AS_STORED` (the
+    /// test_decoding format writes the database encoding, even what is not
+    /// UTF-8), else UTF-8 as `to_utf8_string` makes it.
+    ///
+    /// # Safety
+    /// Backend code (the conversion function is called).
+    pub unsafe fn to_output_bytes(self, bytes: &[u8]) -> Vec<u8> {
+        match self.mode {
+            Mode::AsStored => bytes.to_vec(),
+            // SAFETY: forwarded caller guarantee.
+            _ => unsafe { self.to_utf8_string(bytes) }.into_bytes(),
+        }
+    }
+
     /// `bytes` as an owned UTF-8 string (names from the catalogs).
     ///
     /// # Safety

@@ -3,6 +3,7 @@
 
 mod boundaries;
 mod callbacks;
+mod canonical;
 mod catalog;
 mod datum;
 mod encoding;

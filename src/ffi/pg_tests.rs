@@ -5,7 +5,8 @@
 #[pgrx::pg_schema]
 mod tests {
     use crate::encode::json::JsonEncoder;
-    use crate::ffi::datum::{varlena_bytes, CanonicalOutputSettings, TypeConversion};
+    use crate::ffi::canonical::CanonicalOutputSettings;
+    use crate::ffi::datum::{varlena_bytes, TypeConversion};
     use crate::ffi::encoding::TextEncoding;
     use crate::ffi::relcache::RelationCache;
     use crate::model::{ReplicaIdentity, Value};
@@ -172,7 +173,7 @@ mod tests {
         // SAFETY: the relation is opened and closed here, inside the test transaction.
         unsafe {
             let relation = pg_sys::RelationIdGetRelation(oid);
-            let mut cache = RelationCache::new(pg_sys::CurrentMemoryContext, Default::default());
+            let mut cache = RelationCache::new(pg_sys::CurrentMemoryContext, Default::default(), true);
             let entry = cache.get(relation, UTF8);
             let names: Vec<_> = entry.meta.columns.iter().map(|c| c.name.as_str()).collect();
             assert_eq!(names, ["a", "Mixed \"Case\"", "g"]);
@@ -186,7 +187,7 @@ mod tests {
                 .collect();
             assert_eq!(keys, [(false, true), (true, false), (false, false)]);
             assert_eq!(entry.meta.columns[1].type_name, "character varying(20)");
-            assert_eq!(entry.meta.columns[1].type_name_no_typmod, "character varying");
+            assert_eq!(entry.meta.columns[1].type_name_no_typmod, b"character varying");
             pg_sys::RelationClose(relation);
         }
     }

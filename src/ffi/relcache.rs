@@ -16,6 +16,7 @@
 //! lock wait there blocks decoding until the transaction ends, which it
 //! cannot do while its own decoding waits.
 
+use super::canonical::PinnedSearchPath;
 use super::datum::TypeConversion;
 use super::encoding::TextEncoding;
 use crate::filters::TableFilter;
@@ -35,6 +36,8 @@ pub struct CachedRelation {
     pub passes_table_filter: bool,
     /// Attributes in the descriptor the entry was built from.
     pub natts: usize,
+    /// Some column's values are printed by an output function.
+    pub calls_output_functions: bool,
     /// Syscache hash values of the schema and the column types the names
     /// came from, matched against their invalidations.
     namespace_hash: u32,
@@ -122,12 +125,15 @@ pub struct RelationCache {
     /// The database's name, looked up at the first build (which runs in a
     /// transaction; the startup callback of a walsender does not).
     database: Option<String>,
+    /// Type names are formatted with only pg_catalog on the search path
+    /// (the typed formats; the test_decoding format prints as the session).
+    pin_search_path: bool,
 }
 
 impl RelationCache {
     /// # Safety
     /// `memory` must live as long as the cache (a child of the decoding context).
-    pub unsafe fn new(memory: pg_sys::MemoryContext, tables: TableFilter) -> Self {
+    pub unsafe fn new(memory: pg_sys::MemoryContext, tables: TableFilter, pin_search_path: bool) -> Self {
         if !CALLBACK_REGISTERED.get() {
             // SAFETY: registering static functions; PostgreSQL keeps them for
             // the backend's life, hence once per process.
@@ -151,6 +157,7 @@ impl RelationCache {
             memory,
             builds: 0,
             database: None,
+            pin_search_path,
         }
     }
 
@@ -187,11 +194,14 @@ impl RelationCache {
             self.entries.remove(&relid);
         }
         let (memory, tables, builds) = (self.memory, &self.tables, &mut self.builds);
-        let database = &mut self.database;
+        let (database, pin) = (&mut self.database, self.pin_search_path);
         self.entries.entry(relid).or_insert_with(|| {
             *builds += 1;
+            // SAFETY: forwarded caller guarantee (inside a transaction).
+            let pinned = pin.then(|| unsafe { PinnedSearchPath::apply() });
             // SAFETY: forwarded caller guarantee.
             let mut entry = unsafe { build(relation, memory, text, tables) };
+            drop(pinned);
             entry.meta.version = *builds;
             // SAFETY: inside the decoding transaction (caller).
             entry.meta.database = database.get_or_insert_with(|| unsafe { database_name(text) }).clone();
@@ -224,6 +234,13 @@ unsafe fn database_name(text: TextEncoding) -> String {
 unsafe fn catalog_name(name: *const std::ffi::c_char, text: TextEncoding) -> String {
     // SAFETY: `name` is a NUL-terminated catalog string.
     unsafe { text.to_utf8_string(CStr::from_ptr(name).to_bytes()) }
+}
+
+/// A name from the catalogs in the output's text encoding (the database's,
+/// unconverted, for the test_decoding format).
+unsafe fn output_name(name: *const std::ffi::c_char, text: TextEncoding) -> Vec<u8> {
+    // SAFETY: `name` is a NUL-terminated catalog string.
+    unsafe { text.to_output_bytes(CStr::from_ptr(name).to_bytes()) }
 }
 
 /// Attribute numbers in a bitmap from the relcache, which is freed.
@@ -291,7 +308,8 @@ fn replica_identity(relreplident: std::ffi::c_char) -> ReplicaIdentity {
     }
 }
 
-unsafe fn type_name(type_oid: Oid, typmod: i32, with_typmod: bool) -> String {
+/// The type's SQL name in the output's text encoding.
+unsafe fn type_name(type_oid: Oid, typmod: i32, with_typmod: bool, text: TextEncoding) -> Vec<u8> {
     // SAFETY: format_type_* return palloc'd C strings.
     unsafe {
         let name = if with_typmod {
@@ -299,7 +317,7 @@ unsafe fn type_name(type_oid: Oid, typmod: i32, with_typmod: bool) -> String {
         } else {
             pg_sys::format_type_be(type_oid)
         };
-        let owned = CStr::from_ptr(name).to_string_lossy().into_owned();
+        let owned = output_name(name, text);
         pg_sys::pfree(name.cast());
         owned
     }
@@ -307,7 +325,7 @@ unsafe fn type_name(type_oid: Oid, typmod: i32, with_typmod: bool) -> String {
 
 /// Schema, table and the SQL-quoted qualified name. A table being rewritten
 /// (only seen with include-rewrites) is named after the table it replaces.
-unsafe fn relation_names(relation: pg_sys::Relation, text: TextEncoding) -> (String, String, String) {
+unsafe fn relation_names(relation: pg_sys::Relation, text: TextEncoding) -> (String, String, Vec<u8>) {
     // SAFETY: an open relation; catalog lookups inside the decoding transaction.
     unsafe {
         let class = &*(*relation).rd_rel;
@@ -328,9 +346,9 @@ unsafe fn relation_names(relation: pg_sys::Relation, text: TextEncoding) -> (Str
             catalog_name(relname, text)
         };
         let quoted = if namespace.is_null() || relname.is_null() {
-            String::new()
+            Vec::new()
         } else {
-            catalog_name(pg_sys::quote_qualified_identifier(namespace, relname), text)
+            output_name(pg_sys::quote_qualified_identifier(namespace, relname), text)
         };
         (schema, table, quoted)
     }
@@ -368,10 +386,10 @@ unsafe fn build(
             let conversion = TypeConversion::lookup(attr.atttypid, memory);
             meta.columns.push(ColumnMeta {
                 name: catalog_name(attr.attname.data.as_ptr(), text),
-                type_name: type_name(attr.atttypid, attr.atttypmod, true),
-                type_name_no_typmod: type_name(attr.atttypid, -1, false),
+                type_name: String::from_utf8_lossy(&type_name(attr.atttypid, attr.atttypmod, true, text)).into_owned(),
+                type_name_no_typmod: type_name(attr.atttypid, -1, false, text),
                 type_oid: attr.atttypid.to_u32(),
-                sql_name: catalog_name(pg_sys::quote_identifier(attr.attname.data.as_ptr()), text),
+                sql_name: output_name(pg_sys::quote_identifier(attr.attname.data.as_ptr()), text),
                 is_key: identity == ReplicaIdentity::Full || key_attnums.contains(&attnum),
                 is_primary_key: pk_attnums.contains(&attnum),
                 value_type: conversion.value_type(attr.atttypmod),
@@ -388,6 +406,7 @@ unsafe fn build(
         CachedRelation {
             meta,
             attribute_index,
+            calls_output_functions: conversions.iter().any(TypeConversion::calls_output_function),
             conversions,
             passes_table_filter,
             natts: attrs.len(),

@@ -105,7 +105,7 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
         let state = Box::new(DecodingState {
             encoder,
             options,
-            relations: RelationCache::new(cache_memory, tables),
+            relations: RelationCache::new(cache_memory, tables, !profile.session_text),
             // The test_decoding format writes the database encoding, as test_decoding does.
             encoding: ServerEncoding::new(profile.session_text, cache_memory),
             change_memory,
