@@ -94,6 +94,9 @@ unsafe fn txn_info<'a>(
 /// # Safety
 /// `ctx` must be the running callback's context.
 pub unsafe fn emit(state: &mut DecodingState, ctx: *mut Ctx, event: &Event) {
+    // Empty unless an ERROR caught by the reorder buffer (a concurrent abort
+    // of a streamed or prepared transaction) cut the previous event short.
+    state.out.clear();
     state.encoder.encode(event, &mut state.out);
     // SAFETY: forwarded caller guarantee.
     unsafe { state.write_out(ctx) };

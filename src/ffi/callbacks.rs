@@ -317,6 +317,8 @@ unsafe fn emit_change(
             subxid: streamed_subxid(state.in_stream, txn, change),
         };
         if let Some(event) = shape.event(at, &cached.meta, &new_values, &old_values) {
+            // See `emit`: never the rest of an event an ERROR cut short.
+            state.out.clear();
             if state.encoder.preamble(&event, &mut state.out) {
                 state.batch.write(ctx, &mut state.out);
             }
@@ -429,6 +431,7 @@ pub unsafe extern "C-unwind" fn message(
             streamed,
             subxid,
         };
+        state.out.clear();
         state
             .encoder
             .encode(&Event::Message { at, message: &message }, &mut state.out);
