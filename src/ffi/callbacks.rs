@@ -401,8 +401,11 @@ pub unsafe extern "C-unwind" fn message(
     // bytes; txn is NULL for a non-transactional message without an xid.
     unsafe {
         let state = state::of(ctx);
-        let prefix = CStr::from_ptr(prefix).to_bytes();
+        // Filters hold UTF-8 (options are converted at startup).
+        let text = state.text();
+        let prefix = text.to_utf8(CStr::from_ptr(prefix).to_bytes(), &mut state.rendered);
         if (transactional && state.skip_txn) || !state.options.message_prefixes.passes(prefix) {
+            state.rendered.reset();
             state.skipped_change(ctx);
             return;
         }
@@ -416,10 +419,9 @@ pub unsafe extern "C-unwind" fn message(
         } else {
             std::slice::from_raw_parts(content as *const u8, size)
         };
-        let text = state.text();
         let mut message = Message {
             transactional,
-            prefix: text.to_utf8(prefix, &mut state.rendered),
+            prefix,
             content,
             content_omitted: None,
         };

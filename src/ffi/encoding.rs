@@ -125,9 +125,18 @@ impl TextEncoding {
         match self.mode {
             Mode::AsStored => out.extend_from_slice(bytes),
             Mode::SqlAscii => out.extend_from_slice(String::from_utf8_lossy(bytes).as_bytes()),
-            Mode::Convert { encoding, function } if function.is_null() => replace_non_ascii(encoding, bytes, out),
+            Mode::Convert { encoding, function } if function.is_null() => {
+                replace_non_ascii(encoding, bytes, out, REPLACEMENT)
+            }
             // SAFETY: a conversion function looked up for `encoding`.
-            Mode::Convert { encoding, function } => unsafe { convert_chunks(encoding, function, bytes, out) },
+            Mode::Convert { encoding, function } => unsafe {
+                let direction = Direction {
+                    from: encoding,
+                    to: pg_sys::pg_enc::PG_UTF8 as i32,
+                    replacement: REPLACEMENT,
+                };
+                convert_chunks(direction, function, bytes, out)
+            },
         }
     }
 }
@@ -147,28 +156,36 @@ fn character_length(encoding: i32, bytes: &[u8]) -> usize {
 }
 
 /// Without a conversion function: ASCII kept, every other character replaced.
-fn replace_non_ascii(encoding: i32, bytes: &[u8], out: &mut Vec<u8>) {
+fn replace_non_ascii(encoding: i32, bytes: &[u8], out: &mut Vec<u8>, replacement: &[u8]) {
     let mut pos = 0;
     while pos < bytes.len() {
         if bytes[pos].is_ascii() {
             out.push(bytes[pos]);
             pos += 1;
         } else {
-            out.extend_from_slice(REPLACEMENT);
+            out.extend_from_slice(replacement);
             pos += character_length(encoding, &bytes[pos..]);
         }
     }
 }
 
+/// A conversion's encodings, and what replaces a character it cannot convert.
+#[derive(Clone, Copy)]
+struct Direction {
+    from: i32,
+    to: i32,
+    replacement: &'static [u8],
+}
+
 /// Runs the conversion function over `bytes` in chunks, with `noError`:
 /// it converts up to the first character it cannot and says how far it
 /// got; that character is replaced and conversion resumes after it.
-unsafe fn convert_chunks(encoding: i32, function: *const pg_sys::FmgrInfo, bytes: &[u8], out: &mut Vec<u8>) {
+unsafe fn convert_chunks(direction: Direction, function: *const pg_sys::FmgrInfo, bytes: &[u8], out: &mut Vec<u8>) {
     let mut pos = 0;
     while pos < bytes.len() {
         let end = bytes.len().min(pos + CHUNK);
         // SAFETY: forwarded caller guarantee.
-        let converted = unsafe { convert_chunk(encoding, function, &bytes[pos..end], out) };
+        let converted = unsafe { convert_chunk(direction, function, &bytes[pos..end], out) };
         pos += converted;
         if pos == end {
             continue;
@@ -177,15 +194,20 @@ unsafe fn convert_chunks(encoding: i32, function: *const pg_sys::FmgrInfo, bytes
         // with the next chunk; anything else cannot be converted.
         let cut_by_chunk = end < bytes.len() && end - pos < MAX_CHARACTER;
         if !cut_by_chunk {
-            out.extend_from_slice(REPLACEMENT);
-            pos += character_length(encoding, &bytes[pos..]);
+            out.extend_from_slice(direction.replacement);
+            pos += character_length(direction.from, &bytes[pos..]);
         }
     }
 }
 
-/// Converts one chunk (at most `CHUNK` bytes), appending the UTF-8 it
-/// produced; returns how many input bytes it converted.
-unsafe fn convert_chunk(encoding: i32, function: *const pg_sys::FmgrInfo, chunk: &[u8], out: &mut Vec<u8>) -> usize {
+/// Converts one chunk (at most `CHUNK` bytes), appending what it produced;
+/// returns how many input bytes it converted.
+unsafe fn convert_chunk(
+    direction: Direction,
+    function: *const pg_sys::FmgrInfo,
+    chunk: &[u8],
+    out: &mut Vec<u8>,
+) -> usize {
     let start = out.len();
     out.reserve(chunk.len() * MAX_CONVERSION_GROWTH + 1);
     // SAFETY: the conversion function's contract (mbutils.c): it reads `len`
@@ -198,8 +220,8 @@ unsafe fn convert_chunk(encoding: i32, function: *const pg_sys::FmgrInfo, chunk:
         let result = pg_sys::FunctionCall6Coll(
             function as *mut pg_sys::FmgrInfo,
             pg_sys::InvalidOid,
-            pg_sys::Datum::from(encoding),
-            pg_sys::Datum::from(pg_sys::pg_enc::PG_UTF8 as i32),
+            pg_sys::Datum::from(direction.from),
+            pg_sys::Datum::from(direction.to),
             pg_sys::Datum::from(chunk.as_ptr()),
             pg_sys::Datum::from(dest),
             pg_sys::Datum::from(chunk.len() as i32),
@@ -260,20 +282,57 @@ impl ServerEncoding {
         TextEncoding { mode }
     }
 
-    unsafe fn lookup(&self) -> Option<Box<pg_sys::FmgrInfo>> {
-        let (encoding, memory) = (self.encoding, self.memory);
-        // SAFETY: catalog lookups inside with_catalog_access; fmgr_info_cxt
-        // fills the boxed FmgrInfo, its allocations in the long-lived `memory`.
-        unsafe {
-            with_catalog_access(|| {
-                let proc = pg_sys::FindDefaultConversionProc(encoding, pg_sys::pg_enc::PG_UTF8 as i32);
-                if proc == pg_sys::InvalidOid {
-                    return None;
-                }
-                let mut function: Box<pg_sys::FmgrInfo> = Box::new(std::mem::zeroed());
-                pg_sys::fmgr_info_cxt(proc, function.as_mut(), memory);
-                Some(function)
-            })
+    /// UTF-8 text (wal2any's own messages) in the database encoding, for
+    /// an ereport: what the database encoding lacks becomes `?`.
+    ///
+    /// # Safety
+    /// Backend code, from a callback (a catalog lookup).
+    pub unsafe fn utf8_to_server(&self, text: &str) -> Vec<u8> {
+        let server = self.encoding;
+        let utf8 = pg_sys::pg_enc::PG_UTF8 as i32;
+        if text.is_ascii() || server == utf8 || server == pg_sys::pg_enc::PG_SQL_ASCII as i32 {
+            return text.as_bytes().to_vec();
         }
+        let mut out = Vec::with_capacity(text.len());
+        // SAFETY: forwarded caller guarantee.
+        match unsafe { lookup(utf8, server, self.memory) } {
+            Some(function) => {
+                let direction = Direction {
+                    from: utf8,
+                    to: server,
+                    replacement: b"?",
+                };
+                // SAFETY: a conversion function from UTF-8 to `server`.
+                unsafe { convert_chunks(direction, function.as_ref(), text.as_bytes(), &mut out) }
+            }
+            None => replace_non_ascii(utf8, text.as_bytes(), &mut out, b"?"),
+        }
+        out
+    }
+
+    unsafe fn lookup(&self) -> Option<Box<pg_sys::FmgrInfo>> {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { lookup(self.encoding, pg_sys::pg_enc::PG_UTF8 as i32, self.memory) }
+    }
+}
+
+/// The default conversion function between two encodings, set up for calls
+/// (its allocations in the long-lived `memory`), or None.
+///
+/// # Safety
+/// Backend code, from a callback.
+unsafe fn lookup(from: i32, to: i32, memory: pg_sys::MemoryContext) -> Option<Box<pg_sys::FmgrInfo>> {
+    // SAFETY: catalog lookups inside with_catalog_access; fmgr_info_cxt
+    // fills the boxed FmgrInfo.
+    unsafe {
+        with_catalog_access(|| {
+            let proc = pg_sys::FindDefaultConversionProc(from, to);
+            if proc == pg_sys::InvalidOid {
+                return None;
+            }
+            let mut function: Box<pg_sys::FmgrInfo> = Box::new(std::mem::zeroed());
+            pg_sys::fmgr_info_cxt(proc, function.as_mut(), memory);
+            Some(function)
+        })
     }
 }

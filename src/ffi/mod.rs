@@ -10,12 +10,14 @@ mod encoding;
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;
 mod relcache;
+mod report;
 mod settings;
 mod state;
 mod tuple;
 mod unguarded;
 
-use crate::options::{self, OptionError, SqlState};
+use crate::options::{self, Options, SqlState};
+use encoding::ServerEncoding;
 use pgrx::pg_sys;
 use pgrx::PgSqlErrorCode;
 use std::ffi::CStr;
@@ -61,11 +63,12 @@ pub unsafe extern "C-unwind" fn _PG_output_plugin_init(cb: *mut pg_sys::OutputPl
     cb.stream_truncate_cb = Some(callbacks::truncate);
 }
 
-/// (name, value) pairs from `ctx->output_plugin_options`; `None` is a bare option.
+/// (name, value) pairs from `ctx->output_plugin_options`, as sent (in the
+/// database encoding); `None` is a bare option.
 ///
 /// # Safety
 /// `list` must be NIL or a List of DefElem, as PostgreSQL builds it.
-unsafe fn plugin_option_pairs(list: *mut pg_sys::List) -> Vec<(String, Option<String>)> {
+unsafe fn plugin_option_pairs(list: *mut pg_sys::List) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
     if list.is_null() {
         return Vec::new();
     }
@@ -76,31 +79,61 @@ unsafe fn plugin_option_pairs(list: *mut pg_sys::List) -> Vec<(String, Option<St
             .iter()
             .map(|cell| {
                 let elem = cell.ptr_value as *mut pg_sys::DefElem;
-                let name = CStr::from_ptr((*elem).defname).to_string_lossy().into_owned();
+                let name = CStr::from_ptr((*elem).defname).to_bytes().to_vec();
                 let arg = (*elem).arg;
-                let value = if arg.is_null() {
-                    None
-                } else {
+                let value = (!arg.is_null()).then(|| {
                     let sval = (*(arg as *mut pg_sys::String)).sval;
-                    Some(CStr::from_ptr(sval).to_string_lossy().into_owned())
-                };
+                    CStr::from_ptr(sval).to_bytes().to_vec()
+                });
                 (name, value)
             })
             .collect()
     }
 }
 
-fn report_option_error(error: OptionError) -> ! {
-    let code = match error.sqlstate {
-        SqlState::InvalidParameterValue => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-        SqlState::ConflictingOptions => PgSqlErrorCode::ERRCODE_SYNTAX_ERROR,
-    };
-    let mut report = pg_sys::panic::ErrorReport::new(code, error.message, "wal2any startup");
-    if let Some(hint) = error.hint {
-        report = report.set_hint(hint);
+/// Option text in UTF-8, as the option table and the filters (which compare
+/// with names converted to UTF-8) need it: `table_é` sent to a LATIN1
+/// database arrives as LATIN1 bytes.
+unsafe fn option_text(encoding: &mut ServerEncoding, bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if bytes.is_ascii() => text.to_owned(),
+        // SAFETY: a decoding callback (a catalog lookup, once).
+        _ => unsafe { encoding.text().to_utf8_string(bytes) },
     }
-    report.report(pgrx::PgLogLevel::ERROR);
-    unreachable!("ERROR does not return")
+}
+
+/// The parsed options, or the ERROR to raise once everything else is dropped.
+unsafe fn parse_options(ctx: *mut pg_sys::LogicalDecodingContext) -> Result<Options, report::Error> {
+    // SAFETY: the live decoding context; its long-lived memory context holds
+    // the conversion function's allocations.
+    unsafe {
+        let mut encoding = ServerEncoding::new(false, (*ctx).context);
+        let pairs: Vec<(String, Option<String>)> = plugin_option_pairs((*ctx).output_plugin_options)
+            .iter()
+            .map(|(n, v)| {
+                (
+                    option_text(&mut encoding, n),
+                    v.as_deref().map(|v| option_text(&mut encoding, v)),
+                )
+            })
+            .collect();
+        let defaults: Vec<(&str, String)> = settings::defaults()
+            .iter()
+            .map(|(n, v)| (*n, option_text(&mut encoding, v)))
+            .collect();
+        let defaults: Vec<(&str, &str)> = defaults.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        options::parse_layered(&defaults, pairs.iter().map(|(n, v)| (n.as_str(), v.as_deref()))).map_err(|error| {
+            let code = match error.sqlstate {
+                SqlState::InvalidParameterValue => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                SqlState::ConflictingOptions => PgSqlErrorCode::ERRCODE_SYNTAX_ERROR,
+            };
+            report::Error {
+                sqlstate: code as i32,
+                message: encoding.utf8_to_server(&error.message),
+                hint: error.hint.map(|h| encoding.utf8_to_server(&h)),
+            }
+        })
+    }
 }
 
 #[pgrx::pg_guard]
@@ -111,11 +144,10 @@ unsafe extern "C-unwind" fn startup(
 ) {
     // SAFETY: PostgreSQL passes its live decoding context and options struct.
     unsafe {
-        let pairs = plugin_option_pairs((*ctx).output_plugin_options);
-        let defaults = settings::defaults();
-        let defaults: Vec<(&str, &str)> = defaults.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let parsed = options::parse_layered(&defaults, pairs.iter().map(|(n, v)| (n.as_str(), v.as_deref())));
-        let options = parsed.unwrap_or_else(|e| report_option_error(e));
+        let options = match parse_options(ctx) {
+            Ok(options) => options,
+            Err(error) => report::error(error),
+        };
         // PostgreSQL enables streaming when the stream callbacks exist; the
         // consumer must ask for it (it has to buffer or discard per xid).
         (*ctx).streaming &= options.stream_changes;

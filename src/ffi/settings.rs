@@ -24,10 +24,11 @@ unsafe fn check(index: usize, newval: *mut *mut c_char) -> bool {
             CStr::from_ptr(*newval)
         }
     };
-    let result = match value.to_str() {
-        Ok(text) => options::check_setting(OPTION_TABLE[index].name, text).map_err(|e| e.message),
-        Err(_) => Err("the value is not valid UTF-8".to_owned()),
-    };
+    // In the database encoding: what decides validity (booleans, names of
+    // formats, numbers, list syntax) is ASCII, so a lossy copy validates as
+    // the real text does; startup converts the value properly.
+    let text = value.to_string_lossy();
+    let result = options::check_setting(OPTION_TABLE[index].name, &text).map_err(|e| e.message);
     match result {
         Ok(()) => true,
         Err(message) => {
@@ -87,8 +88,9 @@ pub fn register() {
     unsafe { pg_sys::MarkGUCPrefixReserved(c"wal2any".as_ptr()) };
 }
 
-/// The (option, value) pairs of every setting that has a value.
-pub fn defaults() -> Vec<(&'static str, String)> {
+/// The (option, value) pairs of every setting that has a value, the value
+/// as stored (database encoding).
+pub fn defaults() -> Vec<(&'static str, Vec<u8>)> {
     OPTION_TABLE
         .iter()
         .enumerate()
@@ -99,7 +101,7 @@ pub fn defaults() -> Vec<(&'static str, String)> {
                 return None;
             }
             // SAFETY: as above.
-            let value = unsafe { CStr::from_ptr(raw) }.to_string_lossy().into_owned();
+            let value = unsafe { CStr::from_ptr(raw) }.to_bytes().to_vec();
             (!value.is_empty()).then_some((spec.name, value))
         })
         .collect()
