@@ -133,8 +133,9 @@ pub enum ValueType {
     Other,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReplicaIdentity {
+    #[default]
     Default,
     Nothing,
     Full,
@@ -163,7 +164,7 @@ pub struct ColumnMeta {
     pub toastable: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RelationMeta {
     pub oid: u32,
     pub schema: String,

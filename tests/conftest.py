@@ -30,10 +30,15 @@ def drop_database(name):
     admin.autocommit = True
     cur = admin.cursor()
     cur.execute("SELECT gid FROM pg_prepared_xacts WHERE database = %s", (name,))
-    for (gid,) in cur.fetchall():
-        with psycopg2.connect(dsn(name)) as owner:
-            owner.autocommit = True
+    gids = [gid for (gid,) in cur.fetchall()]
+    if gids:
+        # Not `with connect(...)`: that opens a transaction block, where
+        # ROLLBACK PREPARED cannot run.
+        owner = psycopg2.connect(dsn(name))
+        owner.autocommit = True
+        for gid in gids:
             owner.cursor().execute("ROLLBACK PREPARED %s", (gid,))
+        owner.close()
     # A test that failed mid-stream may leave its walsender running.
     cur.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = %s AND active",
                 (name,))

@@ -60,7 +60,8 @@ pub struct AvroEncoder {
     pub(super) fixed: Fingerprints,
     pub(super) relations: IdMap<u32, Announced>,
     /// `SchemaEvents::Once`: fingerprints already sent.
-    pub(super) announced_fingerprints: HashSet<[u8; 8]>,
+    /// With `schema-events=once`: the (schema, key columns) announced.
+    pub(super) announced_fingerprints: HashSet<([u8; 8], Vec<String>)>,
     pub(super) current: CurrentTxn,
     /// Renders multi-dimensional arrays as JSON text.
     json: JsonEncoder,

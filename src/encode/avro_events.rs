@@ -144,9 +144,11 @@ impl AvroEncoder {
         });
         if entry.version != rel.version {
             let schema = build_schema(rel);
-            // Same shape (an invalidation that changed nothing we encode):
-            // what was announced still holds.
-            if schema.writer.fingerprint != entry.schema.writer.fingerprint {
+            // Same shape and key (an invalidation that changed nothing we
+            // announce): what was announced still holds. A new replica
+            // identity keeps the row schema but changes the key columns
+            // a consumer reads `before` by.
+            if schema.writer.fingerprint != entry.schema.writer.fingerprint || schema.key != entry.schema.key {
                 entry.sent = Described::default();
             }
             entry.schema = schema;
@@ -159,9 +161,9 @@ impl AvroEncoder {
     fn needs_announcement(&mut self, rel: &RelationMeta, at: EventPosition) -> bool {
         let once = self.schema_events == SchemaEvents::Once;
         let entry = self.ensure_schema(rel);
-        let fingerprint = entry.schema.writer.fingerprint;
         if once {
-            return self.announced_fingerprints.insert(fingerprint);
+            let announced = (entry.schema.writer.fingerprint, entry.schema.key.clone());
+            return self.announced_fingerprints.insert(announced);
         }
         entry.sent.needed_before(at)
     }

@@ -276,6 +276,15 @@ fn schemas_are_announced_once_per_shape_and_per_streamed_transaction() {
     );
     let after_alter = send(&mut enc, &mut consumer, &insert(&added, main));
     assert_eq!(after_alter.len(), 2, "a new shape is announced");
+    // REPLICA IDENTITY FULL: the same row schema, other key columns.
+    let mut full = added.clone();
+    full.version = 4;
+    full.identity = ReplicaIdentity::Full;
+    full.columns.iter_mut().for_each(|c| c.is_key = true);
+    let after_identity = send(&mut enc, &mut consumer, &insert(&full, main));
+    assert_eq!(after_identity.len(), 2, "a new key is announced");
+    let keys = A::Array(vec![A::String("id".into()), A::String("b".into())]);
+    assert_eq!(field(&after_identity[0], "key"), &keys);
 
     let (mut enc, mut consumer) = (encoder(&[("schema-events", Some("once"))]), Consumer::new());
     assert_eq!(send(&mut enc, &mut consumer, &insert(&v1, main)).len(), 2);
@@ -283,6 +292,15 @@ fn schemas_are_announced_once_per_shape_and_per_streamed_transaction() {
         send(&mut enc, &mut consumer, &insert(&v1, streamed)).len(),
         1,
         "once per schema"
+    );
+    let mut v1_full = v1.clone();
+    v1_full.version = 2;
+    v1_full.columns.iter_mut().for_each(|c| c.is_key = true);
+    v1_full.identity = ReplicaIdentity::Full;
+    assert_eq!(
+        send(&mut enc, &mut consumer, &insert(&v1_full, main)).len(),
+        1,
+        "same key: once"
     );
 }
 

@@ -603,6 +603,7 @@ impl Encoder for JsonEncoder {
             messages_open_transactions: true,
             skip_prepare_gids_containing: None,
             receive_rewrites: false,
+            streamed_rows: true,
         }
     }
 

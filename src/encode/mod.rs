@@ -32,6 +32,12 @@ pub struct Profile {
     pub skip_prepare_gids_containing: Option<&'static str>,
     /// Receive changes to the transient tables of a table rewrite.
     pub receive_rewrites: bool,
+    /// Streamed row changes and truncates carry their rows. False for the
+    /// test_decoding format, which prints only `streaming change for TXN`:
+    /// reading the rows would look up the catalogs, and a lookup that sees
+    /// the streamed transaction aborted makes PostgreSQL stop the stream
+    /// where test_decoding goes on.
+    pub streamed_rows: bool,
 }
 
 impl Profile {
@@ -42,6 +48,7 @@ impl Profile {
         messages_open_transactions: true,
         skip_prepare_gids_containing: None,
         receive_rewrites: false,
+        streamed_rows: true,
     };
 }
 

@@ -268,6 +268,7 @@ impl Encoder for TestDecodingEncoder {
             messages_open_transactions: false,
             skip_prepare_gids_containing: Some("_nodecode"),
             receive_rewrites: self.include_rewrites,
+            streamed_rows: false,
         }
     }
 }

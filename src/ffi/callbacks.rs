@@ -169,6 +169,60 @@ fn omit_until_it_fits<'a>(
     );
 }
 
+fn is_row_change(action: ChangeType::Type) -> bool {
+    matches!(
+        action,
+        ChangeType::REORDER_BUFFER_CHANGE_INSERT
+            | ChangeType::REORDER_BUFFER_CHANGE_UPDATE
+            | ChangeType::REORDER_BUFFER_CHANGE_DELETE
+    )
+}
+
+/// A streamed change or truncate for a format that shows no rows in stream
+/// blocks (`Profile::streamed_rows`): no relation, no tuple, no catalog
+/// lookup, only its position.
+///
+/// # Safety
+/// As `change`.
+unsafe fn emit_rowless(
+    state: &mut DecodingState,
+    ctx: *mut Ctx,
+    txn: *mut Txn,
+    change: *mut pg_sys::ReorderBufferChange,
+    truncate: bool,
+) {
+    if state.skip_txn {
+        return;
+    }
+    // SAFETY: forwarded caller guarantees.
+    unsafe {
+        open_for_change(state, ctx, txn);
+        let at = EventPosition {
+            xid: (*txn).xid.into_inner(),
+            lsn: Lsn((*change).lsn),
+            streamed: true,
+            subxid: streamed_subxid(true, txn, change),
+        };
+        // Empty: neither allocates.
+        let nameless = RelationMeta::default();
+        let none = Truncate {
+            relations: Vec::new(),
+            cascade: false,
+            restart_identity: false,
+        };
+        let event = if truncate {
+            Event::Truncate { at, truncate: &none }
+        } else {
+            Event::Change {
+                at,
+                relation: &nameless,
+                change: RowChange::Insert { new: &[] },
+            }
+        };
+        emit(state, ctx, &event);
+    }
+}
+
 /// Which tuples a change carries (either may be NULL).
 unsafe fn change_tuples(
     change: *mut pg_sys::ReorderBufferChange,
@@ -237,13 +291,14 @@ pub unsafe extern "C-unwind" fn change(
     unsafe {
         let state = state::of(ctx);
         let action = (*change).action;
+        if state.in_stream && !state.profile.streamed_rows {
+            if is_row_change(action) {
+                emit_rowless(state, ctx, txn, change, false);
+            }
+            return;
+        }
         let Some(cached) = wanted_relation(state, relation, action) else {
-            if matches!(
-                action,
-                ChangeType::REORDER_BUFFER_CHANGE_INSERT
-                    | ChangeType::REORDER_BUFFER_CHANGE_UPDATE
-                    | ChangeType::REORDER_BUFFER_CHANGE_DELETE
-            ) {
+            if is_row_change(action) {
                 state.skipped_change(ctx);
             }
             return;
@@ -348,6 +403,9 @@ pub unsafe extern "C-unwind" fn truncate(
         if state.skip_txn || !state.options.actions.truncate {
             state.skipped_change(ctx);
             return;
+        }
+        if state.in_stream && !state.profile.streamed_rows {
+            return emit_rowless(state, ctx, txn, change, true);
         }
         let text = state.text();
         let relations = std::slice::from_raw_parts(relations, nrelations.max(0) as usize);

@@ -463,7 +463,15 @@ pub(super) unsafe fn varlena_bytes<'a>(datum: Datum) -> &'a [u8] {
     // are read in place, as pg_detoast_datum_packed would return them,
     // without its guarded call.
     unsafe {
-        let ptr = datum.cast_mut_ptr::<pg_sys::varlena>();
+        let mut ptr = datum.cast_mut_ptr::<pg_sys::varlena>();
+        // A value the reorder buffer reassembled from TOAST chunks is an
+        // in-memory (indirect) pointer to it: read it there rather than let
+        // the detoast copy it (a 500 MB value would be held twice).
+        if pgrx::varatt_is_1b_e(ptr) && pgrx::vartag_external(ptr) == pg_sys::vartag_external::VARTAG_INDIRECT as u8 {
+            // VARDATA_EXTERNAL: after the 1-byte header and the tag byte.
+            let indirect = (ptr as *const u8).add(2) as *const pg_sys::varatt_indirect;
+            ptr = std::ptr::read_unaligned(indirect).pointer;
+        }
         let inline = if pgrx::varatt_is_1b(ptr) {
             !pgrx::varatt_is_1b_e(ptr)
         } else {
