@@ -5,6 +5,7 @@ pub mod avro;
 mod avro_events;
 pub mod avro_schema;
 pub mod json;
+mod json_pointer;
 pub mod json_text;
 pub mod pbwire;
 pub mod protobuf;
