@@ -24,21 +24,26 @@ fn is_json_null(json: &[u8]) -> bool {
 /// every json/jsonb value in `value` that is the JSON literal null: it is
 /// written as `null`, as SQL NULL is, and the list tells them apart.
 pub fn note_json_nulls(list: &mut Vec<u8>, column: &str, value: &Value) {
-    let mut pointer = String::with_capacity(column.len() + 1);
-    pointer.push('/');
-    // RFC 6901: `~` is `~0` and `/` is `~1` in a reference token.
-    pointer.push_str(&column.replace('~', "~0").replace('/', "~1"));
+    // Checked first: rows almost never hold a JSON null, and the pointer
+    // costs allocations (this runs for every json/jsonb value).
+    let is_null = |v: &Value| matches!(v, Value::Json(j) | Value::CompactJson(j) if is_json_null(j));
     match value {
-        Value::Json(json) | Value::CompactJson(json) if is_json_null(json) => push_pointer(list, &pointer),
-        Value::Array(array) => {
+        Value::Json(_) | Value::CompactJson(_) if is_null(value) => push_pointer(list, &column_pointer(column)),
+        Value::Array(array) if array.elements.iter().any(is_null) => {
+            let pointer = column_pointer(column);
             for (index, element) in array.elements.iter().enumerate() {
-                if matches!(element, Value::Json(j) | Value::CompactJson(j) if is_json_null(j)) {
+                if is_null(element) {
                     push_pointer(list, &array_pointer(&pointer, &array.dims, index));
                 }
             }
         }
         _ => {}
     }
+}
+
+/// `/column`, with RFC 6901's escapes: `~` is `~0` and `/` is `~1`.
+fn column_pointer(column: &str) -> String {
+    format!("/{}", column.replace('~', "~0").replace('/', "~1"))
 }
 
 /// The pointer of element `index` (row-major) of an array with `dims`:
