@@ -73,21 +73,25 @@ impl Value<'_> {
             Value::Numeric(n) => n.len(),
             Value::Text(b) | Value::Bytea(b) | Value::Json(b) | Value::CompactJson(b) | Value::Other(b) => b.len(),
             Value::Array(array) => array.elements.iter().map(|e| e.size() + 1).sum(),
+            // Nothing to leave out.
+            Value::Null | Value::UnchangedToast | Value::Omitted => 0,
             _ => 8,
         }
     }
 }
 
-/// Replaces the largest value of `rows` that is worth leaving out (1 MiB or
-/// more: small values cannot make an event pass 1 GB) with `Value::Omitted`,
-/// and returns its column index; None when no such value is left.
-pub fn omit_largest(rows: &mut [&mut Vec<Value<'_>>]) -> Option<usize> {
-    const WORTH_OMITTING: usize = 1 << 20;
+/// Replaces the largest value of `rows` (rows of `columns`) with
+/// `Value::Omitted` and returns its column index; None when nothing is left
+/// to leave out. Largest first: an event past 1 GB usually owes it to one
+/// or two huge values, but 1,600 columns of old and new rows can add up to
+/// it too. Only values of variable-length columns are left out (the only
+/// ones whose size can matter, and the ones every format can mark so).
+pub fn omit_largest(rows: &mut [&mut Vec<Value<'_>>], columns: &[ColumnMeta]) -> Option<usize> {
     let (row, column, _) = rows
         .iter()
         .enumerate()
         .flat_map(|(r, values)| values.iter().enumerate().map(move |(c, v)| (r, c, v.size())))
-        .filter(|(_, _, size)| *size >= WORTH_OMITTING)
+        .filter(|(_, c, size)| *size > 0 && columns.get(*c).is_some_and(|col| col.toastable))
         .max_by_key(|(_, _, size)| *size)?;
     rows[row][column] = Value::Omitted;
     Some(column)
@@ -103,7 +107,7 @@ pub struct ArrayValue<'a> {
 /// What values of a column will be, known before any row is read (for
 /// formats whose schemas are built from the table: Avro). Domains are
 /// resolved to their base type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ValueType {
     Bool,
     /// smallint, integer
@@ -130,6 +134,7 @@ pub enum ValueType {
     /// Arrays (also int2vector, oidvector), of any number of dimensions.
     Array(Box<ValueType>),
     /// Any other type: its text output.
+    #[default]
     Other,
 }
 
@@ -143,7 +148,7 @@ pub enum ReplicaIdentity {
 }
 
 /// One column of a relation (dropped columns are never listed).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ColumnMeta {
     pub name: String,
     /// SQL type name, with type modifier (`character varying(20)`).
@@ -358,18 +363,25 @@ mod tests {
     }
 
     #[test]
-    fn the_largest_big_value_is_omitted_first() {
+    fn the_largest_variable_length_value_is_omitted_first() {
+        let column = |toastable| ColumnMeta {
+            toastable,
+            ..ColumnMeta::default()
+        };
+        let columns = [column(false), column(true), column(true)];
         let big = vec![b'x'; 3 << 20];
         let bigger = vec![b'y'; 5 << 20];
         let mut old = vec![Value::Int(1), Value::Text(&big)];
         let mut new = vec![Value::Int(1), Value::Bytea(&bigger), Value::Text(b"small")];
-        assert_eq!(omit_largest(&mut [&mut old, &mut new]), Some(1));
+        assert_eq!(omit_largest(&mut [&mut old, &mut new], &columns), Some(1));
         assert_eq!(new[1], Value::Omitted);
-        assert_eq!(omit_largest(&mut [&mut old, &mut new]), Some(1));
+        assert_eq!(omit_largest(&mut [&mut old, &mut new], &columns), Some(1));
         assert_eq!(old[1], Value::Omitted);
-        // Nothing of 1 MiB or more is left.
-        assert_eq!(omit_largest(&mut [&mut old, &mut new]), None);
-        assert_eq!(new[2], Value::Text(b"small"));
+        // Then whatever is largest, however small; never a fixed-size column.
+        assert_eq!(omit_largest(&mut [&mut old, &mut new], &columns), Some(2));
+        assert_eq!(new[2], Value::Omitted);
+        assert_eq!(omit_largest(&mut [&mut old, &mut new], &columns), None);
+        assert_eq!((old[0].clone(), new[0].clone()), (Value::Int(1), Value::Int(1)));
     }
 
     #[test]

@@ -342,6 +342,7 @@ pub unsafe extern "C-unwind" fn stream_stop(ctx: *mut Ctx, txn: *mut Txn) {
         state.in_stream = false;
         // The block's changes are freed after it: their LSNs are not kept.
         state.message_subxids.clear();
+        state.indexed_batches.clear();
         // Also when skip-empty-xacts held the block's boundaries back.
         state.batch.flush(ctx);
     }

@@ -5,6 +5,7 @@ use super::boundaries::{emit, flush_pending_open, flush_pending_stream_start};
 use super::canonical::{CanonicalOutputSettings, PinnedSearchPath};
 use super::relcache::CachedRelation;
 use super::state::{self, recycle, DecodingState};
+use super::subxids::{message_subxid, note_streamed_change};
 use super::tuple::{read_tuple, DeformBuffers};
 use crate::model::{
     omit_largest, Event, EventPosition, Lsn, Message, RelationMeta, RowChange, RowKey, Truncate, Value,
@@ -24,70 +25,6 @@ unsafe fn streamed_subxid(in_stream: bool, txn: *mut Txn, change: *mut pg_sys::R
         // SAFETY: a valid (sub)transaction.
         unsafe { (*own).xid.into_inner() }
     }
-}
-
-/// The `ReorderBufferTXN`s of a dlist linked through their `node` field
-/// (a transaction's subtransactions).
-unsafe fn txn_list(head: *mut pg_sys::dlist_head) -> impl Iterator<Item = *mut Txn> {
-    // SAFETY: forwarded to `dlist_entries`.
-    unsafe { dlist_entries(head, std::mem::offset_of!(Txn, node)) }
-}
-
-/// The elements of a PostgreSQL dlist whose link sits at `offset` in them.
-///
-/// # Safety
-/// `head` must be an initialised dlist of such elements, unchanged while
-/// the iterator is used.
-unsafe fn dlist_entries<T>(head: *mut pg_sys::dlist_head, offset: usize) -> impl Iterator<Item = *mut T> {
-    // SAFETY: an initialised list is circular through `head`; an element
-    // starts `offset` bytes before its link (PostgreSQL's dlist_container).
-    let sentinel = unsafe { std::ptr::addr_of_mut!((*head).head) };
-    let mut node = unsafe { (*sentinel).next };
-    std::iter::from_fn(move || {
-        if node.is_null() || node == sentinel {
-            return None;
-        }
-        let element = unsafe { (node as *mut u8).sub(offset) as *mut T };
-        node = unsafe { (*node).next };
-        Some(element)
-    })
-}
-
-/// Records the subtransaction of every logical message `txn` (a toplevel
-/// transaction) and its subtransactions hold in memory, by LSN.
-unsafe fn index_message_subxids(state: &mut DecodingState, txn: *mut Txn) {
-    let change_link = std::mem::offset_of!(pg_sys::ReorderBufferChange, node);
-    // SAFETY: the reorder buffer's lists of the transaction being streamed;
-    // nothing changes them during the callback.
-    unsafe {
-        for owner in std::iter::once(txn).chain(txn_list(&mut (*txn).subtxns)) {
-            let subxid = if owner == txn { 0 } else { (*owner).xid.into_inner() };
-            for change in dlist_entries::<pg_sys::ReorderBufferChange>(&mut (*owner).changes, change_link) {
-                if (*change).action == ChangeType::REORDER_BUFFER_CHANGE_MESSAGE {
-                    state.message_subxids.insert((*change).lsn, subxid);
-                }
-            }
-        }
-    }
-}
-
-/// The subtransaction a streamed transactional message was sent in (0: the
-/// toplevel one). PostgreSQL passes the message callback the toplevel
-/// transaction only, while `stream_abort` names the subtransaction whose
-/// changes to discard, so the message is found among the changes the
-/// reorder buffer holds for the block (indexed once per block, again when
-/// changes restored from disk replaced them).
-unsafe fn message_subxid(state: &mut DecodingState, txn: *mut Txn, lsn: pg_sys::XLogRecPtr) -> u32 {
-    // SAFETY: txn is the callback's toplevel transaction.
-    if txn.is_null() || unsafe { (*txn).nsubtxns } == 0 {
-        return 0;
-    }
-    if let Some(subxid) = state.message_subxids.get(&lsn) {
-        return *subxid;
-    }
-    // SAFETY: as above.
-    unsafe { index_message_subxids(state, txn) };
-    state.message_subxids.get(&lsn).copied().unwrap_or(0)
 }
 
 /// The largest event written as one message: PostgreSQL's strings stay
@@ -150,7 +87,7 @@ fn omit_until_it_fits<'a>(
     let encoded = state.out.len();
     let mut omitted = Vec::new();
     while state.out.len() > MAX_MESSAGE_BYTES {
-        let Some(column) = omit_largest(&mut [&mut *new, &mut *old]) else {
+        let Some(column) = omit_largest(&mut [&mut *new, &mut *old], &relation.columns) else {
             break;
         };
         omitted.push(relation.columns[column].name.as_str());
@@ -291,6 +228,9 @@ pub unsafe extern "C-unwind" fn change(
     unsafe {
         let state = state::of(ctx);
         let action = (*change).action;
+        if state.in_stream {
+            note_streamed_change(state, txn, change);
+        }
         if state.in_stream && !state.profile.streamed_rows {
             if is_row_change(action) {
                 emit_rowless(state, ctx, txn, change, false);
@@ -400,6 +340,9 @@ pub unsafe extern "C-unwind" fn truncate(
     // change, whose active union member is data.truncate.
     unsafe {
         let state = state::of(ctx);
+        if state.in_stream {
+            note_streamed_change(state, txn, change);
+        }
         if state.skip_txn || !state.options.actions.truncate {
             state.skipped_change(ctx);
             return;
@@ -461,12 +404,17 @@ pub unsafe extern "C-unwind" fn message(
         let state = state::of(ctx);
         // Filters hold UTF-8 (options are converted at startup).
         let text = state.text();
-        let prefix = text.to_utf8(CStr::from_ptr(prefix).to_bytes(), &mut state.rendered);
-        if (transactional && state.skip_txn) || !state.options.message_prefixes.passes(prefix) {
+        let raw = CStr::from_ptr(prefix).to_bytes();
+        let converted = text.to_utf8(raw, &mut state.rendered);
+        if (transactional && state.skip_txn) || !state.options.message_prefixes.passes(converted) {
             state.rendered.reset();
             state.skipped_change(ctx);
             return;
         }
+        // Writing a held-back begin below resets `rendered`: a converted
+        // prefix is kept in a copy of its own.
+        let owned = (converted.as_ptr() != raw.as_ptr()).then(|| converted.to_vec());
+        let prefix = owned.as_deref().unwrap_or(raw);
         if transactional && state.profile.messages_open_transactions {
             open_for_change(state, ctx, txn);
         }

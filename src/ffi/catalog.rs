@@ -38,7 +38,16 @@ pub unsafe fn with_catalog_access<R>(lookup: impl FnOnce() -> R) -> R {
     // put back as they were (a walsender has none outside transactions).
     unsafe {
         if pg_sys::IsTransactionState() {
-            return lookup();
+            let result = lookup();
+            // A lookup outside decoding (startup, filter_by_origin) may have
+            // taken a catalog snapshot, which sets this backend's xmin: in
+            // the transaction of CREATE_REPLICATION_SLOT ... (SNAPSHOT 'use')
+            // that makes building the slot's snapshot fail. Drop it (it is
+            // taken again when needed); decoding's historic one is not it.
+            if !pg_sys::HistoricSnapshotActive() {
+                pg_sys::InvalidateCatalogSnapshot();
+            }
+            return result;
         }
         let memory = pg_sys::CurrentMemoryContext;
         let owner = pg_sys::CurrentResourceOwner;

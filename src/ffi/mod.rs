@@ -13,6 +13,7 @@ mod relcache;
 mod report;
 mod settings;
 mod state;
+mod subxids;
 mod tuple;
 mod unguarded;
 

@@ -38,9 +38,8 @@ pub struct CachedRelation {
     pub natts: usize,
     /// Some column's values are printed by an output function.
     pub calls_output_functions: bool,
-    /// Syscache hash values of the schema and the column types the names
-    /// came from, matched against their invalidations.
-    namespace_hash: u32,
+    /// Syscache hash values of the column types whose names are cached,
+    /// matched against pg_type invalidations.
     type_hashes: Vec<u32>,
 }
 
@@ -51,14 +50,13 @@ const MAX_QUEUED_INVALIDATIONS: usize = 256;
 struct InvalidationQueue {
     all: bool,
     relids: Vec<Oid>,
-    /// Syscache hash values of changed pg_namespace / pg_type rows.
-    namespaces: Vec<u32>,
+    /// Syscache hash values of changed pg_type rows.
     types: Vec<u32>,
 }
 
 impl InvalidationQueue {
     fn is_full(&self) -> bool {
-        self.relids.len() + self.namespaces.len() + self.types.len() >= MAX_QUEUED_INVALIDATIONS
+        self.relids.len() + self.types.len() >= MAX_QUEUED_INVALIDATIONS
     }
 }
 
@@ -94,13 +92,13 @@ unsafe extern "C-unwind" fn syscache_invalidated(_arg: pg_sys::Datum, cacheid: i
         if hashvalue == 0 || q.is_full() {
             q.all = true;
         } else if !q.all {
-            let list = if cacheid == pg_sys::SysCacheIdentifier::NAMESPACEOID as i32 {
-                &mut q.namespaces
-            } else {
-                &mut q.types
-            };
-            if !list.contains(&hashvalue) {
-                list.push(hashvalue);
+            if cacheid == pg_sys::SysCacheIdentifier::NAMESPACEOID as i32 {
+                // A schema renamed may hold the table or any column's type
+                // (whose qualified name we cache): schema DDL is rare, so
+                // every entry is rebuilt.
+                q.all = true;
+            } else if !q.types.contains(&hashvalue) {
+                q.types.push(hashvalue);
             }
         }
     });
@@ -169,10 +167,9 @@ impl RelationCache {
                 for relid in &q.relids {
                     self.entries.remove(relid);
                 }
-                if !q.namespaces.is_empty() || !q.types.is_empty() {
-                    self.entries.retain(|_, e| {
-                        !q.namespaces.contains(&e.namespace_hash) && !e.type_hashes.iter().any(|t| q.types.contains(t))
-                    });
+                if !q.types.is_empty() {
+                    self.entries
+                        .retain(|_, e| !e.type_hashes.iter().any(|t| q.types.contains(t)));
                 }
             }
             *q = InvalidationQueue::default();
@@ -410,10 +407,6 @@ unsafe fn build(
             conversions,
             passes_table_filter,
             natts: attrs.len(),
-            namespace_hash: syscache_hash(
-                pg_sys::SysCacheIdentifier::NAMESPACEOID,
-                (*(*relation).rd_rel).relnamespace,
-            ),
             type_hashes,
         }
     }

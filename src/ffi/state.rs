@@ -44,6 +44,9 @@ pub struct DecodingState {
     /// In a stream block: message LSN -> the subtransaction it was sent in
     /// (the message callback is not told; see callbacks::message_subxid).
     pub message_subxids: IdMap<u64, u32>,
+    /// (Sub)transaction xid -> the first change of the batch of its spilled
+    /// changes last indexed into `message_subxids`.
+    pub indexed_batches: IdMap<u32, usize>,
     /// Changes filtered out since the last progress report.
     pub skipped_changes: u32,
     /// With skip-empty-xacts: a stream block's start held back until its
@@ -121,6 +124,7 @@ pub unsafe fn install(ctx: *mut pg_sys::LogicalDecodingContext, options: Options
             in_stream: false,
             origins: OriginCache::new(),
             message_subxids: IdMap::default(),
+            indexed_batches: IdMap::default(),
             skipped_changes: 0,
             pending_stream_start: None,
             stream_wrote: HashSet::new(),
