@@ -98,24 +98,23 @@ impl AvroEncoder {
         boolean(out, truncate.restart_identity);
     }
 
+    /// `wal2any.Message`, or `wal2any.OmittedMessage` (the same fields, the
+    /// content's size in place of the content) when the content was left out.
     fn message(&self, out: &mut Vec<u8>, at: EventPosition, message: &Message) {
-        if let Some(size) = message.content_omitted {
-            single_object(out, &self.fixed.omitted_message);
-            long(out, self.xid(at));
-            long(out, self.lsn(at.lsn.0));
-            long(out, at.subxid.into());
-            boolean(out, message.transactional);
-            string(out, message.prefix);
-            long(out, size as i64);
-            return;
-        }
-        single_object(out, &self.fixed.message);
+        let schema = match message.content_omitted {
+            Some(_) => &self.fixed.omitted_message,
+            None => &self.fixed.message,
+        };
+        single_object(out, schema);
         long(out, self.xid(at));
         long(out, self.lsn(at.lsn.0));
         long(out, at.subxid.into());
         boolean(out, message.transactional);
         string(out, message.prefix);
-        bytes(out, message.content);
+        match message.content_omitted {
+            Some(size) => long(out, size as i64),
+            None => bytes(out, message.content),
+        }
     }
 
     fn schema_event(&self, out: &mut Vec<u8>, rel: &RelationMeta, schema: &RelationSchema, xid: u32) {

@@ -12,14 +12,16 @@ use std::ffi::CStr;
 /// # Safety
 /// From a decoding callback.
 unsafe fn origin_passes(state: &mut DecodingState, id: u16) -> bool {
-    if id == 0 || !state.options.origins.is_active() {
+    let filter = &state.options.origins;
+    if id == 0 || !filter.is_active() {
         return true;
     }
-    // SAFETY: forwarded caller guarantee.
-    unsafe {
-        let text = state.text();
-        state.origins.get(id, &state.options.origins, text).passes
+    // only-local needs no name: no lookup.
+    if filter.only_local {
+        return false;
     }
+    // SAFETY: forwarded caller guarantee.
+    unsafe { state.origin(id).passes }
 }
 
 /// Whether `txn`'s changes pass the origin filter.
@@ -44,11 +46,7 @@ unsafe fn txn_origin_name(state: &mut DecodingState, txn: *mut Txn) -> Option<St
         return None;
     }
     // SAFETY: a decoding callback (see catalog.rs: safe outside transactions too).
-    unsafe {
-        let text = state.text();
-        let entry = state.origins.get(id, &state.options.origins, text);
-        Some(entry.name.clone().unwrap_or_default())
-    }
+    Some(unsafe { state.origin(id) }.name.clone().unwrap_or_default())
 }
 
 /// Transaction facts. The GID (converted to UTF-8 in `state.rendered`) and
@@ -369,9 +367,6 @@ pub unsafe extern "C-unwind" fn stream_abort(ctx: *mut Ctx, txn: *mut Txn, abort
 pub unsafe extern "C-unwind" fn filter_by_origin(ctx: *mut Ctx, origin_id: pg_sys::RepOriginId) -> bool {
     // SAFETY: PostgreSQL passes the live context.
     let state = unsafe { state::of(ctx) };
-    if origin_id != 0 && state.options.origins.only_local {
-        return true;
-    }
     // SAFETY: a decoding callback.
     !unsafe { origin_passes(state, origin_id) }
 }

@@ -109,11 +109,9 @@ impl TextEncoding {
     /// Backend code (the conversion function is called).
     pub unsafe fn to_utf8_string(self, bytes: &[u8]) -> String {
         let mut out = Vec::with_capacity(bytes.len());
-        match self.mode {
-            Mode::AsStored | Mode::SqlAscii => out.extend_from_slice(bytes),
-            // SAFETY: forwarded caller guarantee.
-            Mode::Convert { .. } => unsafe { self.convert_into(bytes, &mut out) },
-        }
+        // SAFETY: forwarded caller guarantee.
+        unsafe { self.convert_into(bytes, &mut out) };
+        // Only text used as stored can be invalid UTF-8 here.
         match String::from_utf8(out) {
             Ok(text) => text,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

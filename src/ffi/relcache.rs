@@ -88,27 +88,24 @@ unsafe extern "C-unwind" fn syscache_invalidated(_arg: pg_sys::Datum, cacheid: i
     if !SESSION_ACTIVE.get() {
         return;
     }
+    // A schema renamed may hold the table or any column's type (whose
+    // qualified name is cached): schema DDL is rare, every entry is rebuilt.
+    let every_entry = hashvalue == 0 || cacheid == pg_sys::SysCacheIdentifier::NAMESPACEOID as i32;
     QUEUE.with_borrow_mut(|q| {
-        if hashvalue == 0 || q.is_full() {
+        if every_entry || q.is_full() {
             q.all = true;
-        } else if !q.all {
-            if cacheid == pg_sys::SysCacheIdentifier::NAMESPACEOID as i32 {
-                // A schema renamed may hold the table or any column's type
-                // (whose qualified name we cache): schema DDL is rare, so
-                // every entry is rebuilt.
-                q.all = true;
-            } else if !q.types.contains(&hashvalue) {
-                q.types.push(hashvalue);
-            }
+        } else if !q.all && !q.types.contains(&hashvalue) {
+            q.types.push(hashvalue);
         }
     });
 }
 
-/// The syscache hash value of the row with this OID.
-unsafe fn syscache_hash(cache: pg_sys::SysCacheIdentifier::Type, oid: Oid) -> u32 {
+/// The pg_type syscache hash value of a type, as its invalidations name it.
+unsafe fn type_hash(type_oid: Oid) -> u32 {
     let zero = pg_sys::Datum::from(0);
+    let cache = pg_sys::SysCacheIdentifier::TYPEOID as i32;
     // SAFETY: hashes the key; no catalog access.
-    unsafe { pg_sys::GetSysCacheHashValue(cache as i32, pg_sys::Datum::from(oid), zero, zero, zero) }
+    unsafe { pg_sys::GetSysCacheHashValue(cache, pg_sys::Datum::from(type_oid), zero, zero, zero) }
 }
 
 type OidMap<V> = IdMap<Oid, V>;
@@ -396,10 +393,7 @@ unsafe fn build(
             conversions.push(conversion);
         }
         let passes_table_filter = tables.passes(&meta.schema, &meta.table);
-        let type_hashes = attrs
-            .iter()
-            .map(|a| syscache_hash(pg_sys::SysCacheIdentifier::TYPEOID, a.atttypid))
-            .collect();
+        let type_hashes = attrs.iter().map(|a| type_hash(a.atttypid)).collect();
         CachedRelation {
             meta,
             attribute_index,

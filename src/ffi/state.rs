@@ -2,7 +2,7 @@
 //! dropped when PostgreSQL deletes the context (also on ERROR, when the
 //! shutdown callback is never called), through a memory-context reset callback.
 
-use super::catalog::OriginCache;
+use super::catalog::{OriginCache, OriginEntry};
 use super::encoding::{ServerEncoding, TextEncoding};
 use super::relcache::RelationCache;
 use crate::encode::{self, Encoder, Profile};
@@ -42,7 +42,7 @@ pub struct DecodingState {
     /// Replication origin names and whether their changes pass the filter.
     pub origins: OriginCache,
     /// In a stream block: message LSN -> the subtransaction it was sent in
-    /// (the message callback is not told; see callbacks::message_subxid).
+    /// (the message callback is not told; see subxids.rs).
     pub message_subxids: IdMap<u64, u32>,
     /// (Sub)transaction xid -> the first change of the batch of its spilled
     /// changes last indexed into `message_subxids`.
@@ -234,6 +234,18 @@ impl DecodingState {
     pub unsafe fn text(&mut self) -> TextEncoding {
         // SAFETY: forwarded caller guarantee.
         unsafe { self.encoding.text() }
+    }
+
+    /// What is known of replication origin `id` (not 0), looked up once.
+    ///
+    /// # Safety
+    /// From a decoding callback (see catalog.rs: safe outside transactions).
+    pub unsafe fn origin(&mut self, id: u16) -> &OriginEntry {
+        // SAFETY: forwarded caller guarantee.
+        unsafe {
+            let text = self.text();
+            self.origins.get(id, &self.options.origins, text)
+        }
     }
 
     /// Writes the event in `self.out` (see `Batch::write`).
