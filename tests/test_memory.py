@@ -172,6 +172,14 @@ class Walsenders:
         for name, proc in self.procs.items():
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=60)
+            # The walsender outlives its client for a moment: the slot stays
+            # active until it has exited.
+            deadline = time.time() + 60
+            while True:
+                self.cur.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (name,))
+                if not self.cur.fetchone()[0] or time.time() > deadline:
+                    break
+                time.sleep(0.05)
             self.cur.execute("SELECT pg_drop_replication_slot(%s)", (name,))
         self.conn.close()
 
